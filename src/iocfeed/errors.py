@@ -1,0 +1,108 @@
+"""The one exception tree of iocfeed.
+
+Every error the library raises on purpose derives from `IocfeedError`. The API maps these to its
+error envelope in one place (`iocfeed.api.errors`); the CLI turns them into one-line messages.
+
+    IocfeedError
+    ├── InvalidIndicator        a value is not a valid indicator of the type asked for (reason says why)
+    ├── InvalidParameter        a request parameter has a bad value (parameter, allowed)
+    ├── AuthError               401: code is missing_api_key, invalid_api_key or expired_api_key
+    ├── TierRequired            403: the key's tier does not include the feature
+    ├── RateLimited             429: retry_after seconds
+    ├── NotFound                404: unknown object
+    ├── QuotaExceeded           an account has as many keys as its tier allows
+    ├── ConfigError             bad configuration (tiers file, database URL, ...)
+    ├── ImportFormatError       a whole input file cannot be read (not a single bad row)
+    └── StoreUnavailable        503: the database cannot be reached
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class IocfeedError(Exception):
+    """Base of every deliberate iocfeed error."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidIndicator(IocfeedError, ValueError):  # noqa: N818 - a noun, like the others
+    code = "invalid_indicator"
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidParameter(IocfeedError):  # noqa: N818
+    code = "invalid_parameter"
+    status = 400
+
+    def __init__(self, parameter: str, message: str, *, allowed: list[str] | None = None) -> None:
+        details: dict[str, Any] = {"parameter": parameter}
+        if allowed is not None:
+            details["allowed"] = allowed
+        super().__init__(message, details=details)
+        self.parameter = parameter
+
+
+class AuthError(IocfeedError):
+    status = 401
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TierRequired(IocfeedError):  # noqa: N818
+    code = "tier_required"
+    status = 403
+
+    def __init__(self, feature: str, required_tier: str, current_tier: str) -> None:
+        super().__init__(
+            f"{feature} needs the {required_tier} tier; this key's account is on the {current_tier} tier.",
+            details={"required_tier": required_tier, "current_tier": current_tier},
+        )
+
+
+class RateLimited(IocfeedError):  # noqa: N818
+    code = "rate_limit_exceeded"
+    status = 429
+
+    def __init__(self, window: str, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"Rate limit of {limit} requests per {window} exceeded; retry in {retry_after} s.",
+            details={"window": window, "limit": limit, "retry_after": retry_after},
+        )
+        self.retry_after = retry_after
+
+
+class NotFound(IocfeedError):  # noqa: N818
+    code = "not_found"
+    status = 404
+
+
+class QuotaExceeded(IocfeedError):  # noqa: N818
+    code = "quota_exceeded"
+    status = 403
+
+
+class ConfigError(IocfeedError):
+    code = "config_error"
+
+
+class ImportFormatError(IocfeedError):
+    code = "import_format_error"
+
+
+class StoreUnavailable(IocfeedError):  # noqa: N818
+    code = "unavailable"
+    status = 503
