@@ -33,7 +33,7 @@ class IocfeedError(Exception):
         self.details = details or {}
 
 
-class InvalidIndicator(IocfeedError, ValueError):  # noqa: N818 - a noun, like the others
+class InvalidIndicator(IocfeedError, ValueError):
     code = "invalid_indicator"
     status = 400
 
@@ -42,7 +42,7 @@ class InvalidIndicator(IocfeedError, ValueError):  # noqa: N818 - a noun, like t
         self.reason = reason
 
 
-class InvalidParameter(IocfeedError):  # noqa: N818
+class InvalidParameter(IocfeedError):
     code = "invalid_parameter"
     status = 400
 
@@ -62,7 +62,7 @@ class AuthError(IocfeedError):
         self.code = code
 
 
-class TierRequired(IocfeedError):  # noqa: N818
+class TierRequired(IocfeedError):
     code = "tier_required"
     status = 403
 
@@ -73,7 +73,7 @@ class TierRequired(IocfeedError):  # noqa: N818
         )
 
 
-class RateLimited(IocfeedError):  # noqa: N818
+class RateLimited(IocfeedError):
     code = "rate_limit_exceeded"
     status = 429
 
@@ -85,12 +85,12 @@ class RateLimited(IocfeedError):  # noqa: N818
         self.retry_after = retry_after
 
 
-class NotFound(IocfeedError):  # noqa: N818
+class NotFound(IocfeedError):
     code = "not_found"
     status = 404
 
 
-class QuotaExceeded(IocfeedError):  # noqa: N818
+class QuotaExceeded(IocfeedError):
     code = "quota_exceeded"
     status = 403
 
@@ -103,6 +103,6 @@ class ImportFormatError(IocfeedError):
     code = "import_format_error"
 
 
-class StoreUnavailable(IocfeedError):  # noqa: N818
+class StoreUnavailable(IocfeedError):
     code = "unavailable"
     status = 503

@@ -1,0 +1,94 @@
+"""The application factory: `create_app(settings)` builds the Litestar app with its services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from iocfeed import __version__
+from iocfeed.api import docs, feeds, health, iocs
+from iocfeed.api.errors import EXCEPTION_HANDLERS
+from iocfeed.api.limits import RateLimiter
+from iocfeed.api.middleware import RequestContextMiddleware
+from iocfeed.api.services import Services
+from iocfeed.api.usage import FLUSH_INTERVAL_SECONDS, UsageRecorder
+from iocfeed.config import Settings, load_settings, load_tiers
+from iocfeed.keyring import Keyring, load_or_create_secret
+from iocfeed.store.engine import make_engine
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "iocfeed serves canonical, scored, deduplicated indicators of compromise to SIEMs, TIPs, "
+    "firewalls and EDRs. Every endpoint but the probes and this reference needs an API key."
+)
+
+
+def build_services(settings: Settings) -> Services:
+    settings.ensure_home()
+    engine = make_engine(settings.effective_database_url)
+    read_engine = make_engine(settings.read_database_url) if settings.read_database_url else engine
+    secret = load_or_create_secret(settings.secret_path)
+    return Services(
+        settings=settings,
+        engine=engine,
+        read_engine=read_engine,
+        keyring=Keyring(secret),
+        tiers=load_tiers(settings.tiers),
+        limiter=RateLimiter(settings.redis_url, settings.redis_prefix),
+        usage=UsageRecorder(engine),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    services = build_services(settings or load_settings())
+
+    @contextlib.asynccontextmanager
+    async def flush_usage_periodically(_app: Litestar) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(FLUSH_INTERVAL_SECONDS)
+                await asyncio.to_thread(services.usage.flush)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.to_thread(services.usage.flush)
+            services.engine.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            iocs.list_iocs,
+            iocs.get_ioc,
+            feeds.list_feeds,
+            health.healthz,
+            health.readyz,
+            docs.openapi_json,
+            docs.docs,
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[flush_usage_periodically],
+        openapi_config=OpenAPIConfig(
+            title="iocfeed",
+            version=__version__,
+            description=DESCRIPTION,
+            path="/_openapi",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=4096, gzip_compress_level=5),
+        debug=False,
+    )
+    app.state.services = services
+    # Route-level middleware never sees requests that match no route (404, 405); wrapping the
+    # app's ASGI handler puts the request id, rate-limit headers and usage counting around everything.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, services.usage)
+    return app

@@ -1,0 +1,230 @@
+"""GET /api/v1/iocs (the feed) and GET /api/v1/iocs/{id} (one indicator with all its sources)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get
+from litestar.params import Parameter
+
+from iocfeed.api.auth import authenticate, require_feature
+from iocfeed.api.cursor import filters_digest, make_cursor, read_cursor
+from iocfeed.api.params import parse_list_query
+from iocfeed.api.serialize import (
+    IndicatorOut,
+    Links,
+    ListResponse,
+    Meta,
+    ScoreOut,
+    encode_csv,
+    encode_json,
+    encode_ndjson,
+    encode_txt,
+    indicator_out,
+    sighting_out,
+)
+from iocfeed.api.services import services
+from iocfeed.scoring import SourceEvidence, score_indicator
+from iocfeed.store.queries import (
+    best_source_pk,
+    choose_source,
+    count_matching,
+    fetch_sources,
+    get_indicator,
+    list_page,
+)
+from iocfeed.store.writer import read_sync_clock
+from iocfeed.timeutil import format_us, now_us
+
+MEDIA_TYPES = {
+    "json": "application/json",
+    "ndjson": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+}
+
+Q = Annotated[str | None, Parameter(required=False)]
+
+
+@get(
+    "/api/v1/iocs",
+    summary="List indicators of compromise",
+    description=(
+        "The feed: one record per distinct indicator, filtered and paged. Delta clients pass `since` "
+        "(updated strictly after; clamped to the tier's lookback), follow `meta.next_cursor` until it is "
+        "null, then poll again with `since` = `meta.sync_since`: nothing is missed, even while ingestion "
+        "writes. Enum filters take comma lists. Non-json formats need the pro tier; for them the paging "
+        "metadata is in the X-Total-Count, X-Next-Cursor and X-Sync-Since headers and a Link header."
+    ),
+    tags=["indicators"],
+    sync_to_thread=True,
+)
+def list_iocs(
+    request: Request,
+    type_: Annotated[
+        str | None,
+        Parameter(
+            query="type",
+            required=False,
+            description="ipv4 ipv6 domain url md5 sha1 sha256 sha512 cve mitre-attack email (comma list)",
+        ),
+    ] = None,
+    confidence: Annotated[
+        str | None, Parameter(required=False, description="high medium low (comma list)")
+    ] = None,
+    min_confidence: Annotated[str | None, Parameter(required=False, description="low medium high")] = None,
+    category: Annotated[
+        str | None, Parameter(required=False, description="government commercial community (comma list)")
+    ] = None,
+    industry: Annotated[
+        str | None, Parameter(required=False, description="CISA sector slug (comma list)")
+    ] = None,
+    since: Annotated[str | None, Parameter(required=False, description="ISO 8601 timestamp")] = None,
+    status: Annotated[
+        str | None,
+        Parameter(required=False, description="active (default) expired false-positive revoked all"),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Parameter(
+            required=False, description="updated_at -updated_at first_seen -first_seen last_seen -last_seen"
+        ),
+    ] = None,
+    limit: Annotated[str | None, Parameter(required=False, description="1..tier cap (default 100)")] = None,
+    offset: Annotated[str | None, Parameter(required=False, description=">= 0 (default 0)")] = None,
+    cursor: Annotated[
+        str | None, Parameter(required=False, description="meta.next_cursor of the previous page")
+    ] = None,
+    format_: Annotated[
+        str | None, Parameter(query="format", required=False, description="json (default) ndjson csv txt")
+    ] = None,
+) -> Response[bytes]:
+    svc = services(request)
+    caller = authenticate(request, svc)
+    now = now_us()
+    query = parse_list_query(request.query_params, caller.tier, now)
+    require_feature(caller, caller.tier.allows_format(query.format), f"format={query.format}")
+    digest = filters_digest(query.digest_parts())
+    page = query.page
+    if query.cursor is not None:
+        position = read_cursor(
+            svc.keyring, query.cursor, page.sort + ("-" if page.descending else ""), digest
+        )
+        page = type(page)(page.sort, page.descending, page.limit, 0, position)
+
+    with svc.read_engine.connect() as connection, connection.begin():
+        # The sync clock first, then the rows (store.writer explains why this order is lossless).
+        sync_clock = read_sync_clock(connection)
+        rows = list_page(connection, query.filter, page)
+        has_more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        total = count_matching(connection, query.filter)
+        wanted = {pk for row in rows for pk in best_source_pk(row, query.filter.categories)}
+        refs = fetch_sources(connection, wanted)
+
+    records = [
+        indicator_out(
+            row, choose_source([refs[pk] for pk in best_source_pk(row, query.filter.categories)]), now
+        )
+        for row in rows
+    ]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = make_cursor(
+            svc.keyring,
+            page.sort + ("-" if page.descending else ""),
+            last.sort_value(page.sort),
+            last.pk,
+            digest,
+        )
+    sync_since = format_us(sync_clock) or "1970-01-01T00:00:00Z"
+    if query.format == "json":
+        body = ListResponse(
+            meta=Meta(
+                total=total,
+                limit=page.limit,
+                offset=page.offset,
+                generated_at=format_us(now) or "",
+                next_cursor=next_cursor,
+                sync_since=sync_since,
+                filters=query.echo,
+                limit_requested=query.requested_limit if query.requested_limit != page.limit else None,
+            ),
+            data=records,
+            links=Links(self=str(request.url), next=_next_link(request, next_cursor)),
+        )
+        return Response(encode_json(body), media_type=MEDIA_TYPES["json"])
+    headers = {"X-Total-Count": str(total), "X-Sync-Since": sync_since}
+    if next_cursor is not None:
+        headers["X-Next-Cursor"] = next_cursor
+        headers["Link"] = f'<{_next_link(request, next_cursor)}>; rel="next"'
+    return Response(
+        _encode_format(query.format, records), media_type=MEDIA_TYPES[query.format], headers=headers
+    )
+
+
+def _encode_format(fmt: str, records: list[IndicatorOut]) -> bytes:
+    if fmt == "ndjson":
+        return encode_ndjson(records)
+    if fmt == "csv":
+        return encode_csv(records)
+    return encode_txt(records)
+
+
+def _next_link(request: Request, next_cursor: str | None) -> str | None:
+    if next_cursor is None:
+        return None
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "offset")]
+    params.append(("cursor", next_cursor))
+    return f"{request.base_url}{request.url.path.lstrip('/')}?{urlencode(params)}"
+
+
+@get(
+    "/api/v1/iocs/{indicator_id:str}",
+    summary="One indicator with all its sources and its score breakdown",
+    tags=["indicators"],
+    sync_to_thread=True,
+)
+def get_ioc(request: Request, indicator_id: str) -> Response[bytes]:
+    svc = services(request)
+    authenticate(request, svc)
+    with svc.read_engine.connect() as connection:
+        row, refs = get_indicator(connection, indicator_id.strip().lower())
+    primary = choose_source(refs)
+    now = now_us()
+    record = indicator_out(row, primary, now)
+    evidence: dict[str, SourceEvidence] = {}
+    for ref in refs:
+        seen = evidence.get(ref.feed_name)
+        if seen is None or ref.last_seen > seen.last_seen:
+            evidence[ref.feed_name] = SourceEvidence(
+                ref.feed_name, ref.category, ref.reliability, ref.last_seen
+            )
+    breakdown = score_indicator(row.type, list(evidence.values()), now)
+    score = ScoreOut(
+        **{name: getattr(breakdown, name) for name in breakdown.__slots__}, explanation=_explain(breakdown)
+    )
+    body = {
+        "data": {
+            **{name: getattr(record, name) for name in record.__struct_fields__},
+            "status_reason": row.status_reason,
+            "sources": [sighting_out(ref) for ref in refs],
+            "score_breakdown": score,
+        }
+    }
+    return Response(encode_json(body), media_type=MEDIA_TYPES["json"])
+
+
+def _explain(b) -> str:  # type: ignore[no-untyped-def]
+    parts = [f"strongest source reliability {b.strongest_reliability}"]
+    if b.independent_sources > 1:
+        parts.append(f"+{b.corroboration:g} from {b.independent_sources - 1} corroborating source(s)")
+    if b.half_life_days is None:
+        parts.append("no age decay for this type")
+    else:
+        parts.append(
+            f"x{b.decay_factor:g} decay ({b.age_days:g} days since last seen, half-life {b.half_life_days:g} days)"
+        )
+    return f"{', '.join(parts)} = {b.score} ({b.confidence})"

@@ -1,0 +1,411 @@
+"""The `iocfeed` command: a thin shell over the library that turns errors into clean messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from iocfeed.config import Settings, load_settings, load_tiers
+from iocfeed.errors import IocfeedError
+from iocfeed.indicators.types import ALL_TYPES, parse_type
+from iocfeed.keyring import Keyring, load_or_create_secret
+from iocfeed.pipeline import IngestResult, RecordMapping, ingest_records
+from iocfeed.scoring import DEFAULT_RELIABILITY
+from iocfeed.sectors import SECTORS, normalize_sector
+from iocfeed.sources.files import FORMATS, guess_format, read_file
+from iocfeed.sources.records import ReaderOptions
+from iocfeed.store.catalog import SourceSpec
+from iocfeed.store.engine import make_engine
+from iocfeed.store.migrate import current_revision, head_revision, upgrade
+from iocfeed.timeutil import format_us
+
+app = typer.Typer(
+    help="iocfeed: a self-hosted threat-intelligence feed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (each has a tier).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of an account.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Category(StrEnum):
+    government = "government"
+    commercial = "commercial"
+    community = "community"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_from_env() -> Settings:
+    return load_settings()
+
+
+def open_store(settings: Settings) -> Engine:
+    """The engine, with the schema created on a fresh database and checked on an existing one."""
+    settings.ensure_home()
+    engine = make_engine(settings.effective_database_url)
+    current = current_revision(engine)
+    if current is None:
+        upgrade(engine)
+    elif current != head_revision():
+        fail(
+            f"the database schema is at {current}, this iocfeed needs {head_revision()}: run `iocfeed db upgrade`"
+        )
+    return engine
+
+
+def keyring_for(settings: Settings) -> Keyring:
+    return Keyring(load_or_create_secret(settings.secret_path))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the schema or migrate it to the latest version."""
+    settings = settings_from_env()
+    settings.ensure_home()
+    engine = make_engine(settings.effective_database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    out.print(f"database schema: {before or 'empty'} -> {current_revision(engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema version of the database."""
+    engine = make_engine(settings_from_env().effective_database_url)
+    out.print(f"current: {current_revision(engine) or 'empty'}; latest: {head_revision()}")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[
+        Path, typer.Argument(help="txt, csv or json file (.gz accepted)", exists=True, dir_okay=False)
+    ],
+    source: Annotated[str, typer.Option(help="source (feed) name shown to clients")],
+    category: Annotated[Category, typer.Option(help="the source's category")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help=f"one of {', '.join(FORMATS)}; default: guessed")
+    ] = None,
+    type_: Annotated[
+        str | None, typer.Option("--type", help=f"every value is this type: {', '.join(ALL_TYPES)}")
+    ] = None,
+    industry: Annotated[
+        list[str] | None, typer.Option(help="CISA sector slug for every value (repeatable)")
+    ] = None,
+    reliability: Annotated[
+        int | None, typer.Option(min=0, max=100, help="0-100; default by category")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Import indicators from a file through the same path as the feeds."""
+    settings = settings_from_env()
+    fmt = fmt or guess_format(file)
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}")
+    fixed_type = None
+    if type_ is not None:
+        fixed_type = parse_type(type_)
+        if fixed_type is None:
+            fail(f"--type must be one of {', '.join(ALL_TYPES)}")
+    sectors = []
+    for name in industry or []:
+        slug = normalize_sector(name)
+        if slug is None:
+            fail(f"--industry {name!r} is not a CISA sector; use one of {', '.join(SECTORS)}")
+        sectors.append(slug)
+    engine = open_store(settings)
+    spec = SourceSpec(
+        name=source.strip(),
+        category=category.value,
+        reliability=reliability if reliability is not None else DEFAULT_RELIABILITY[category.value],
+        format=fmt,
+    )
+    mapping = RecordMapping(fixed_type=fixed_type, industries=tuple(sorted(set(sectors))))
+    records = read_file(file, fmt, ReaderOptions())
+    if as_json:
+        result = ingest_records(engine, settings, spec, records, mapping)
+        out.print_json(json.dumps(_result_json(result)))
+    else:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} rows"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"importing {file.name}", total=None)
+            result = ingest_records(
+                engine,
+                settings,
+                spec,
+                records,
+                mapping,
+                on_progress=lambda n: progress.update(task, completed=n),
+            )
+        _print_result(result)
+    if result.error:
+        raise typer.Exit(1)
+
+
+def _result_json(result: IngestResult) -> dict[str, object]:
+    return {
+        "source": result.source,
+        "run_id": result.run_id,
+        "parsed": result.parsed,
+        "accepted": result.accepted,
+        "new": result.counts.new,
+        "updated": result.counts.updated,
+        "unchanged": result.counts.unchanged,
+        "rejected": result.rejected,
+        "rejections": [
+            {"location": r.location, "value": r.value, "reason": r.reason} for r in result.rejections
+        ],
+        "error": result.error,
+    }
+
+
+def _print_result(result: IngestResult, show_rejections: int = 50) -> None:
+    table = Table(title=f"{result.source} (run {result.run_id})", show_header=True)
+    for column in ("parsed", "new", "updated", "unchanged", "rejected"):
+        table.add_column(column, justify="right")
+    counts = result.counts
+    table.add_row(
+        *(str(n) for n in (result.parsed, counts.new, counts.updated, counts.unchanged, result.rejected))
+    )
+    out.print(table)
+    for rejection in result.rejections[:show_rejections]:
+        out.print(
+            f"  rejected {rejection.location}: {rejection.value!r}: {rejection.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if result.rejected > show_rejections:
+        out.print(
+            f"  ... and {result.rejected - show_rejections} more rejected rows (use --json for the list)"
+        )
+    if result.error:
+        err.print(f"[red]error:[/red] {result.error}", highlight=False)
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Argument(help="account name")],
+    tier: Annotated[str, typer.Option(help="free, pro, internal, or a tier from IOCFEED_TIERS")] = "free",
+) -> None:
+    """Create an account."""
+    from iocfeed.store.accounts import create_account
+
+    settings = settings_from_env()
+    load_tiers(settings.tiers).get(tier)
+    account = create_account(open_store(settings), name, tier)
+    out.print(f"account {account.name} ({account.id}) created on the {account.tier} tier")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List accounts."""
+    from iocfeed.store.accounts import list_accounts
+
+    with open_store(settings_from_env()).connect() as connection:
+        for account in list_accounts(connection):
+            out.print(
+                f"{account.id}  {account.name}  tier={account.tier}  created={format_us(account.created_at)}"
+            )
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Argument(help="account name or id")],
+    name: Annotated[str, typer.Option(help="what the key is for, e.g. 'splunk-prod'")],
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="the key stops working after this many days")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Mint a key. It is printed once and cannot be shown again."""
+    from iocfeed.keys import mint_key
+    from iocfeed.store.accounts import find_account
+
+    settings = settings_from_env()
+    engine = open_store(settings)
+    with engine.connect() as connection:
+        owner = find_account(connection, account)
+    minted = mint_key(
+        engine,
+        keyring_for(settings),
+        load_tiers(settings.tiers),
+        owner,
+        name=name,
+        expires_in_days=expires_in_days,
+    )
+    if as_json:
+        out.print_json(json.dumps({"key": minted.key, **_key_json(minted.record)}))
+    else:
+        out.print(
+            f"key id {minted.record.id} for account {owner.name}; store this key now, it is not shown again:"
+        )
+        print(minted.key)
+
+
+def _key_json(record) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "id": record.id,
+        "name": record.name,
+        "prefix": record.prefix,
+        "created_at": format_us(record.created_at),
+        "expires_at": format_us(record.expires_at),
+        "revoked_at": format_us(record.revoked_at),
+        "last_used_at": format_us(record.last_used_at),
+    }
+
+
+@keys_app.command("list")
+def keys_list(
+    account: Annotated[str, typer.Argument(help="account name or id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List an account's keys (prefixes only; keys themselves are never stored)."""
+    from iocfeed.store.accounts import find_account, list_keys
+
+    with open_store(settings_from_env()).connect() as connection:
+        owner = find_account(connection, account)
+        records = list_keys(connection, owner.id)
+    if as_json:
+        out.print_json(json.dumps([_key_json(r) for r in records]))
+        return
+    table = Table(title=f"keys of {owner.name} ({owner.tier})")
+    for column in ("id", "name", "prefix", "created", "expires", "revoked", "last used"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            r.id,
+            r.name,
+            r.prefix + "…",
+            format_us(r.created_at),
+            format_us(r.expires_at) or "-",
+            format_us(r.revoked_at) or "-",
+            format_us(r.last_used_at) or "-",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key's id (key_...)")],
+    reason: Annotated[str | None, typer.Option(help="why, for the record")] = None,
+) -> None:
+    """Revoke a key; it stops working on its next request."""
+    from iocfeed.store.accounts import revoke_key
+
+    record = revoke_key(open_store(settings_from_env()), key_id, reason)
+    out.print(f"key {record.id} revoked at {format_us(record.revoked_at)}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    settings = settings_from_env()
+    open_store(settings)  # fail here, readably, rather than in every worker
+    uvicorn.run(
+        "iocfeed.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+    )
+
+
+@app.command("demo")
+def demo(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve when set up")] = True,
+) -> None:
+    """Set up the embedded demo (database, bundled sample feeds, a pro key) and serve it."""
+    from iocfeed.demo import DEMO_ACCOUNT, import_demo
+    from iocfeed.keys import mint_key
+    from iocfeed.store.accounts import count_active_keys, create_account, find_account
+    from iocfeed.timeutil import now_us
+
+    settings = settings_from_env()
+    engine = open_store(settings)
+    out.print(f"data directory: {settings.home}")
+    results = import_demo(engine, settings)
+    total_new = sum(r.counts.new for r in results)
+    rejected = sum(r.rejected for r in results)
+    out.print(f"demo feeds: {len(results)} imported, {total_new} new indicators, {rejected} rows rejected")
+    with engine.connect() as connection:
+        try:
+            account = find_account(connection, DEMO_ACCOUNT)
+            active = count_active_keys(connection, account.id, now_us())
+        except IocfeedError:
+            account, active = None, 0
+    if account is None:
+        account = create_account(engine, DEMO_ACCOUNT, "pro")
+    if active == 0:
+        minted = mint_key(engine, keyring_for(settings), load_tiers(settings.tiers), account, name="demo")
+        out.print("\n[bold]Your API key (shown once; keep it):[/bold]")
+        print(minted.key, flush=True)
+        key_hint = minted.key
+    else:
+        out.print(
+            f"\nThe demo account already has a key (printed on first run). A new one: "
+            f"iocfeed keys create {DEMO_ACCOUNT} --name another"
+        )
+        key_hint = "sk_live_YOUR_KEY"
+    out.print(
+        f'\nTry:  curl -H "Authorization: Bearer {key_hint}" '
+        f'"http://{host}:{port}/api/v1/iocs?type=ipv4&confidence=high&limit=100"\n',
+        highlight=False,
+        soft_wrap=True,
+    )
+    if serve_after:
+        serve(host=host, port=port, workers=1)
+
+
+def main() -> None:
+    settings = None
+    try:
+        settings = settings_from_env()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        app()
+    except IocfeedError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Runs records from one source through the stages: canonicalize, enrich, store; records the run.
+
+    raw records ─▶ to_observation (type, refang, canonical value, dates, tags, sectors)
+                ─▶ batches of Settings.batch_size ─▶ store.upsert in one write transaction each
+
+A row that cannot become an indicator is rejected with its location and the reason, and the rest
+goes on. A failure inside a batch rolls that batch back whole; batches already committed stay, and
+the run is recorded as failed with the error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from iocfeed.config import Settings
+from iocfeed.errors import ImportFormatError, InvalidIndicator, IocfeedError
+from iocfeed.indicators import canonicalize_any
+from iocfeed.indicators.types import IndicatorType, parse_type
+from iocfeed.sectors import normalize_sector
+from iocfeed.sources.records import RawRecord
+from iocfeed.store.catalog import (
+    RunTotals,
+    SourceSpec,
+    ensure_source,
+    finish_run,
+    source_indicator_pks,
+    start_run,
+)
+from iocfeed.store.upsert import Observation, UpsertCounts, rederive_indicators, upsert_observations
+from iocfeed.store.writer import write_batch
+from iocfeed.timeutil import MICROS_PER_SECOND, now_us, parse_instant
+
+log = logging.getLogger(__name__)
+
+MAX_KEPT_REJECTIONS = 1_000  # all are counted; this many are kept for the report
+MAX_LOGGED_REJECTIONS = 100
+MAX_TAGS = 32
+MAX_TAG_LENGTH = 64
+MAX_CONTEXT_LENGTH = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMapping:
+    """Per-source rules that turn a raw record into an observation."""
+
+    fixed_type: IndicatorType | None = None  # every row is this type
+    type_map: Mapping[str, str] = field(default_factory=dict)  # the source's type names -> ours
+    strip_port: bool = False  # "1.2.3.4:443" -> "1.2.3.4"
+    tags_separator: str = ","
+    static_tags: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()  # sector slugs applied to every row
+    time_shift_us: int = 0  # added to every date the source gives (the demo data uses it)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    location: str
+    value: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IngestResult:
+    source: str
+    run_id: int
+    parsed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    error: str | None = None
+
+
+def to_observation(record: RawRecord, mapping: RecordMapping) -> Observation:
+    """One raw record as an observation, or InvalidIndicator with the reason."""
+    if record.error:
+        raise InvalidIndicator(record.error)
+    if not isinstance(record.value, str):
+        raise InvalidIndicator(f"the value is {type(record.value).__name__}, not text")
+    raw_value = record.value.strip()
+    if not raw_value:
+        raise InvalidIndicator("empty value")
+    hint = mapping.fixed_type or _type_hint(record.type, mapping.type_map)
+    value = _strip_port(raw_value) if mapping.strip_port else raw_value
+    canonical = canonicalize_any(value, hint)
+    return Observation(
+        type=canonical.type.value,
+        value=canonical.value,
+        raw_value=raw_value[:2048],
+        first_seen=_instant(record.first_seen, "first_seen", mapping.time_shift_us),
+        last_seen=_instant(record.last_seen, "last_seen", mapping.time_shift_us),
+        tags=_tags(record.tags, mapping),
+        industries=_industries(record.industries, mapping.industries),
+        context=record.context.strip()[:MAX_CONTEXT_LENGTH] if isinstance(record.context, str) else None,
+        reference_url=record.reference_url.strip()[:2048] if isinstance(record.reference_url, str) else None,
+    )
+
+
+def ingest_records(
+    engine: Engine,
+    settings: Settings,
+    spec: SourceSpec,
+    records: Iterable[RawRecord],
+    mapping: RecordMapping,
+    *,
+    kind: str = "import",
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Store what `records` say as sightings of `spec`'s source; returns the counts and rejections."""
+    source, declaration_changed = ensure_source(engine, spec)
+    run_id = start_run(engine, source.id, kind)
+    result = IngestResult(source=source.name, run_id=run_id)
+    observed_at = now_us()
+    granularity = settings.last_seen_granularity_seconds * MICROS_PER_SECOND
+    pending: list[Observation] = []
+
+    def flush() -> None:
+        with write_batch(engine) as batch:
+            result.counts.add(
+                upsert_observations(
+                    batch, source, pending, observed_at=observed_at, last_seen_granularity=granularity
+                )
+            )
+        pending.clear()
+
+    try:
+        if declaration_changed:
+            _rederive_source(engine, source.id, observed_at)
+        for record in records:
+            result.parsed += 1
+            try:
+                pending.append(to_observation(record, mapping))
+                result.accepted += 1
+            except InvalidIndicator as exc:
+                _reject(result, record, exc.reason)
+            if len(pending) >= settings.batch_size:
+                flush()
+                if on_progress:
+                    on_progress(result.parsed)
+        if pending:
+            flush()
+        if on_progress:
+            on_progress(result.parsed)
+    except ImportFormatError as exc:
+        result.error = exc.message
+    except IocfeedError as exc:
+        result.error = exc.message
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        finish_run(engine, run_id, source.id, _totals(result), result.error)
+        raise
+    finish_run(engine, run_id, source.id, _totals(result), result.error)
+    return result
+
+
+def _totals(result: IngestResult) -> RunTotals:
+    return RunTotals(result.parsed, result.accepted, result.rejected, result.counts)
+
+
+def _reject(result: IngestResult, record: RawRecord, reason: str) -> None:
+    result.rejected += 1
+    shown = record.value if isinstance(record.value, str) else repr(record.value)
+    rejection = Rejection(record.location, shown[:200], reason)
+    if len(result.rejections) < MAX_KEPT_REJECTIONS:
+        result.rejections.append(rejection)
+    if result.rejected <= MAX_LOGGED_REJECTIONS:
+        log.warning("%s: %s: rejected %r: %s", result.source, record.location, rejection.value, reason)
+    elif result.rejected == MAX_LOGGED_REJECTIONS + 1:
+        log.warning("%s: more rejected rows; only the count is reported from here", result.source)
+
+
+def _rederive_source(engine: Engine, source_id: int, now: int) -> None:
+    """A source's category or reliability changed: its indicators' scores and sources follow."""
+    with engine.connect() as connection:
+        pks = source_indicator_pks(connection, source_id)
+    for start in range(0, len(pks), 5_000):
+        with write_batch(engine) as batch:
+            rederive_indicators(batch, pks[start : start + 5_000], now=now)
+
+
+def _type_hint(name: str | None, type_map: Mapping[str, str]) -> IndicatorType | None:
+    if not name or not name.strip():
+        return None
+    mapped = type_map.get(name.strip(), name)
+    hint = parse_type(mapped)
+    if hint is None:
+        raise InvalidIndicator(f"unknown type {name.strip()!r}")
+    return hint
+
+
+def _strip_port(value: str) -> str:
+    if value.startswith("[") and "]:" in value:  # [2001:db8::1]:443
+        return value[1 : value.index("]:")]
+    host, sep, port = value.rpartition(":")
+    if sep and port.isdigit() and host.count(":") == 0:
+        return host
+    return value
+
+
+def _instant(text: str | None, name: str, shift: int) -> int | None:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        return parse_instant(text) + shift
+    except ValueError as exc:
+        raise InvalidIndicator(f"bad {name}: {exc}") from None
+
+
+def _split(raw: str | list[str] | None, separator: str) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, list):
+        return [item for item in raw if isinstance(item, str)]
+    if not isinstance(raw, str):
+        return []
+    separators = {separator, ";"} if separator == "," else {separator}
+    parts = [raw]
+    for sep in separators:
+        parts = [piece for part in parts for piece in part.split(sep)]
+    return parts
+
+
+def _tags(raw: str | list[str] | None, mapping: RecordMapping) -> tuple[str, ...]:
+    tags = {tag.strip().lower()[:MAX_TAG_LENGTH] for tag in _split(raw, mapping.tags_separator)}
+    tags.update(mapping.static_tags)
+    tags.discard("")
+    tags.discard("none")
+    return tuple(sorted(tags)[:MAX_TAGS])
+
+
+def _industries(raw: str | list[str] | None, fixed: tuple[str, ...]) -> tuple[str, ...]:
+    # A sector name we do not know is dropped rather than costing the indicator.
+    found = {normalize_sector(name) for name in _split(raw, ",")}
+    found.discard(None)
+    return tuple(sorted({*fixed, *found}))  # type: ignore[arg-type]

@@ -1,0 +1,139 @@
+"""Sources (the feeds and publishers indicators come from) and the record of every ingest run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from iocfeed.store.schema import ingest_runs, sightings, sources
+from iocfeed.store.transactions import write_transaction
+from iocfeed.store.upsert import SourceInfo, UpsertCounts
+from iocfeed.timeutil import now_us
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """How a source is declared (import options today, the catalog file later)."""
+
+    name: str
+    category: str
+    reliability: int
+    origin: str = "feed"
+    format: str | None = None
+    url: str | None = None
+    schedule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    id: int
+    name: str
+    category: str
+    origin: str
+    reliability: int
+    format: str | None
+    url: str | None
+    enabled: bool
+    last_run_at: int | None
+    last_success_at: int | None
+    health: str
+    indicator_count: int
+    last_error: str | None
+
+
+@dataclass(slots=True)
+class RunTotals:
+    parsed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    counts: UpsertCounts | None = None
+
+
+def ensure_source(engine: Engine, spec: SourceSpec) -> tuple[SourceInfo, bool]:
+    """Create the source or bring its declaration up to date.
+
+    Returns the source and whether its category or reliability changed (its indicators then need
+    re-deriving, since both feed into their scores and `source` objects).
+    """
+    with write_transaction(engine) as connection:
+        row = connection.execute(select(sources).where(sources.c.name == spec.name)).first()
+        values = {
+            "category": spec.category,
+            "origin": spec.origin,
+            "reliability": spec.reliability,
+            "format": spec.format,
+            "url": spec.url,
+            "schedule": spec.schedule,
+        }
+        if row is None:
+            source_id = connection.execute(
+                insert(sources).values(name=spec.name, created_at=now_us(), **values).returning(sources.c.id)
+            ).scalar_one()
+            return SourceInfo(source_id, spec.name, spec.category, spec.reliability), False
+        changed = row.category != spec.category or row.reliability != spec.reliability
+        keep = {k: v for k, v in values.items() if v is not None}
+        connection.execute(update(sources).where(sources.c.id == row.id).values(**keep))
+        return SourceInfo(row.id, spec.name, spec.category, spec.reliability), changed
+
+
+def list_sources(connection: Connection) -> list[SourceStatus]:
+    columns = [sources.c[name] for name in SourceStatus.__slots__]
+    rows = connection.execute(select(*columns).order_by(sources.c.name))
+    return [SourceStatus(*row) for row in rows]
+
+
+def source_indicator_pks(connection: Connection, source_id: int) -> list[int]:
+    rows = connection.execute(
+        select(sightings.c.indicator_pk).where(sightings.c.source_id == source_id).distinct()
+    )
+    return [row[0] for row in rows]
+
+
+def start_run(engine: Engine, source_id: int | None, kind: str) -> int:
+    with write_transaction(engine) as connection:
+        return connection.execute(
+            insert(ingest_runs)
+            .values(source_id=source_id, kind=kind, started_at=now_us(), status="running")
+            .returning(ingest_runs.c.id)
+        ).scalar_one()
+
+
+def finish_run(
+    engine: Engine, run_id: int, source_id: int | None, totals: RunTotals, error: str | None
+) -> None:
+    """Close the run record and update the source's health and counts."""
+    now = now_us()
+    counts = totals.counts or UpsertCounts()
+    status = "failed" if error else "success"
+    with write_transaction(engine) as connection:
+        connection.execute(
+            update(ingest_runs)
+            .where(ingest_runs.c.id == run_id)
+            .values(
+                finished_at=now,
+                status=status,
+                parsed=totals.parsed,
+                accepted=totals.accepted,
+                rejected=totals.rejected,
+                new=counts.new,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+                error=error,
+            )
+        )
+        if source_id is None:
+            return
+        indicator_count = connection.execute(
+            select(func.count(sightings.c.indicator_pk.distinct())).where(sightings.c.source_id == source_id)
+        ).scalar_one()
+        values: dict[str, object] = {"last_run_at": now, "indicator_count": indicator_count}
+        if error:
+            values.update(
+                health="error",
+                last_error=error,
+                consecutive_failures=sources.c.consecutive_failures + 1,
+            )
+        else:
+            values.update(health="healthy", last_error=None, last_success_at=now, consecutive_failures=0)
+        connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
