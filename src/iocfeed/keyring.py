@@ -94,6 +94,9 @@ def _unb64(text: str) -> bytes:
     if not text or len(text) > 4096:
         raise ValueError("bad token")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError) as exc:
         raise ValueError("bad token") from exc
+    if _b64(data) != text:  # base64 lets the last character's spare bits vary; accept one spelling only
+        raise ValueError("bad token")
+    return data

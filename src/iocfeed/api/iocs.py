@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from iocfeed.api.auth import authenticate, require_feature
 from iocfeed.api.cursor import filters_digest, make_cursor, read_cursor
@@ -44,8 +44,6 @@ MEDIA_TYPES = {
     "txt": "text/plain; charset=utf-8",
 }
 
-Q = Annotated[str | None, Parameter(required=False)]
-
 
 @get(
     "/api/v1/iocs",
@@ -64,40 +62,44 @@ def list_iocs(
     request: Request,
     type_: Annotated[
         str | None,
-        Parameter(
-            query="type",
+        QueryParameter(
+            name="type",
             required=False,
             description="ipv4 ipv6 domain url md5 sha1 sha256 sha512 cve mitre-attack email (comma list)",
         ),
     ] = None,
     confidence: Annotated[
-        str | None, Parameter(required=False, description="high medium low (comma list)")
+        str | None, QueryParameter(required=False, description="high medium low (comma list)")
     ] = None,
-    min_confidence: Annotated[str | None, Parameter(required=False, description="low medium high")] = None,
+    min_confidence: Annotated[
+        str | None, QueryParameter(required=False, description="low medium high")
+    ] = None,
     category: Annotated[
-        str | None, Parameter(required=False, description="government commercial community (comma list)")
+        str | None, QueryParameter(required=False, description="government commercial community (comma list)")
     ] = None,
     industry: Annotated[
-        str | None, Parameter(required=False, description="CISA sector slug (comma list)")
+        str | None, QueryParameter(required=False, description="CISA sector slug (comma list)")
     ] = None,
-    since: Annotated[str | None, Parameter(required=False, description="ISO 8601 timestamp")] = None,
+    since: Annotated[str | None, QueryParameter(required=False, description="ISO 8601 timestamp")] = None,
     status: Annotated[
         str | None,
-        Parameter(required=False, description="active (default) expired false-positive revoked all"),
+        QueryParameter(required=False, description="active (default) expired false-positive revoked all"),
     ] = None,
     sort: Annotated[
         str | None,
-        Parameter(
+        QueryParameter(
             required=False, description="updated_at -updated_at first_seen -first_seen last_seen -last_seen"
         ),
     ] = None,
-    limit: Annotated[str | None, Parameter(required=False, description="1..tier cap (default 100)")] = None,
-    offset: Annotated[str | None, Parameter(required=False, description=">= 0 (default 0)")] = None,
+    limit: Annotated[
+        str | None, QueryParameter(required=False, description="1..tier cap (default 100)")
+    ] = None,
+    offset: Annotated[str | None, QueryParameter(required=False, description=">= 0 (default 0)")] = None,
     cursor: Annotated[
-        str | None, Parameter(required=False, description="meta.next_cursor of the previous page")
+        str | None, QueryParameter(required=False, description="meta.next_cursor of the previous page")
     ] = None,
     format_: Annotated[
-        str | None, Parameter(query="format", required=False, description="json (default) ndjson csv txt")
+        str | None, QueryParameter(name="format", required=False, description="json (default) ndjson csv txt")
     ] = None,
 ) -> Response[bytes]:
     svc = services(request)
@@ -187,7 +189,9 @@ def _next_link(request: Request, next_cursor: str | None) -> str | None:
     tags=["indicators"],
     sync_to_thread=True,
 )
-def get_ioc(request: Request, indicator_id: str) -> Response[bytes]:
+def get_ioc(
+    request: Request, indicator_id: Annotated[str, PathParameter(description="the indicator id")]
+) -> Response[bytes]:
     svc = services(request)
     authenticate(request, svc)
     with svc.read_engine.connect() as connection:

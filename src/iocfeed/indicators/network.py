@@ -42,6 +42,7 @@ _IDN_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 # Deepest ICANN rule in the list has 4 labels (`chtr.k12.ma.us`); 5 labels decide any suffix.
 _SUFFIX_TAIL_LABELS = 5
 
+_AUTHORITY_END_RE = re.compile(r"[/?]")
 URL_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _DEFAULT_PORTS: dict[str, int] = {
     "http": 80,
@@ -215,8 +216,8 @@ def canonicalize_url(raw: str) -> str:
         allowed = ", ".join(_DEFAULT_PORTS)
         raise InvalidIndicator(f"{_show(value)} has scheme {scheme!r}; URL indicators use {allowed}.")
     rest = rest.partition("#")[0]
-    end = next((i for i, char in enumerate(rest) if char in "/?"), len(rest))
-    authority, path_query = rest[:end], rest[end:]
+    end = _AUTHORITY_END_RE.search(rest)
+    authority, path_query = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
     userinfo, at, hostport = authority.rpartition("@")
     host, port = _split_host_port(hostport, value)
     try:

@@ -85,6 +85,8 @@ _LEADING_JUNK = "\"'`<(“‘«"
 _TRAILING_PUNCT = ".,;!?"  # not ":", which ends IPv6 addresses like `fe80::`
 _CLOSERS = {")": "(", ">": "<", "]": "[", "}": "{"}
 _QUOTES = "\"'`”’»"
+_EDGE_START = frozenset("[" + _LEADING_JUNK)
+_EDGE_END = frozenset(_TRAILING_PUNCT + _QUOTES + "".join(_CLOSERS))
 
 
 def refang(text: str) -> str:
@@ -100,7 +102,8 @@ def refang(text: str) -> str:
             for pattern, replacement in _TABLE:
                 text = pattern.sub(replacement, text)
         text = text.strip()
-        if text and not _SPACE.search(text):
+        # Most values neither start nor end with anything to strip: two lookups, not the loop.
+        if text and (text[0] in _EDGE_START or text[-1] in _EDGE_END) and not _SPACE.search(text):
             text = _strip_single_value(text)
         if text == before:
             return text

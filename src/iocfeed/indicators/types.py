@@ -36,6 +36,14 @@ TYPE_ALIASES: dict[str, IndicatorType] = {
     "email-addr": IndicatorType.EMAIL,
     "email-src": IndicatorType.EMAIL,
     "vulnerability": IndicatorType.CVE,
+    # STIX 2.1 cyber-observable names and other spellings feeds use.
+    "ipv4-addr": IndicatorType.IPV4,
+    "ipv6-addr": IndicatorType.IPV6,
+    "domain-name": IndicatorType.DOMAIN,
+    "uri": IndicatorType.URL,
+    "email-dst": IndicatorType.EMAIL,
+    "cve-id": IndicatorType.CVE,
+    "technique": IndicatorType.MITRE_ATTACK,
 }
 
 
