@@ -26,7 +26,9 @@ from iocfeed.store.accounts import create_account
 from iocfeed.store.engine import make_engine
 from iocfeed.store.migrate import upgrade
 
-POSTGRES_ADMIN_URL = os.environ.get("IOCFEED_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "IOCFEED_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("IOCFEED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -119,25 +121,42 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def make_key(settings: Settings, engine: Engine, tier: str = "pro", account: str | None = None,
-             expires_in_days: int | None = None) -> tuple[str, str]:
+def make_key(
+    settings: Settings,
+    engine: Engine,
+    tier: str = "pro",
+    account: str | None = None,
+    expires_in_days: int | None = None,
+) -> tuple[str, str]:
     """(key, key id) of a fresh key on a fresh account of `tier`."""
     settings.ensure_home()
     keyring = Keyring(load_or_create_secret(settings.secret_path))
     owner = create_account(engine, account or f"acct-{secrets.token_hex(4)}", tier)
-    minted = mint_key(engine, keyring, load_tiers(settings.tiers), owner, name="test",
-                      expires_in_days=expires_in_days)
+    minted = mint_key(
+        engine, keyring, load_tiers(settings.tiers), owner, name="test", expires_in_days=expires_in_days
+    )
     return minted.key, minted.record.id
 
 
-def ingest_values(engine: Engine, settings: Settings, source: str, category: str, records: list,
-                  reliability: int | None = None, **mapping_options: object):
+def ingest_values(
+    engine: Engine,
+    settings: Settings,
+    source: str,
+    category: str,
+    records: list,
+    reliability: int | None = None,
+    **mapping_options: object,
+):
     """Run records (strings or RawRecords) through the real pipeline as `source`."""
     from iocfeed.pipeline import RecordMapping, ingest_records
     from iocfeed.scoring import DEFAULT_RELIABILITY
     from iocfeed.sources.records import RawRecord
     from iocfeed.store.catalog import SourceSpec
 
-    raw = [r if isinstance(r, RawRecord) else RawRecord(f"line {i}", r) for i, r in enumerate(records, start=1)]
-    spec = SourceSpec(source, category, reliability if reliability is not None else DEFAULT_RELIABILITY[category])
+    raw = [
+        r if isinstance(r, RawRecord) else RawRecord(f"line {i}", r) for i, r in enumerate(records, start=1)
+    ]
+    spec = SourceSpec(
+        source, category, reliability if reliability is not None else DEFAULT_RELIABILITY[category]
+    )
     return ingest_records(engine, settings, spec, raw, RecordMapping(**mapping_options))  # type: ignore[arg-type]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -42,6 +44,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 
+P = ParamSpec("P")
+R = TypeVar("R")
 out = Console()
 err = Console(stderr=True)
 
@@ -50,6 +54,19 @@ class Category(StrEnum):
     government = "government"
     commercial = "commercial"
     community = "community"
+
+
+def clean_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """iocfeed's own errors end a command with a one-line message and exit status 1, not a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except IocfeedError as exc:
+            fail(exc.message)
+
+    return wrapper
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -80,6 +97,7 @@ def keyring_for(settings: Settings) -> Keyring:
 
 
 @db_app.command("upgrade")
+@clean_errors
 def db_upgrade() -> None:
     """Create the schema or migrate it to the latest version."""
     settings = settings_from_env()
@@ -91,6 +109,7 @@ def db_upgrade() -> None:
 
 
 @db_app.command("current")
+@clean_errors
 def db_current() -> None:
     """Show the schema version of the database."""
     engine = make_engine(settings_from_env().effective_database_url)
@@ -98,6 +117,7 @@ def db_current() -> None:
 
 
 @app.command("import")
+@clean_errors
 def import_file(
     file: Annotated[
         Path, typer.Argument(help="txt, csv or json file (.gz accepted)", exists=True, dir_okay=False)
@@ -210,6 +230,7 @@ def _print_result(result: IngestResult, show_rejections: int = 50) -> None:
 
 
 @accounts_app.command("create")
+@clean_errors
 def accounts_create(
     name: Annotated[str, typer.Argument(help="account name")],
     tier: Annotated[str, typer.Option(help="free, pro, internal, or a tier from IOCFEED_TIERS")] = "free",
@@ -224,6 +245,7 @@ def accounts_create(
 
 
 @accounts_app.command("list")
+@clean_errors
 def accounts_list() -> None:
     """List accounts."""
     from iocfeed.store.accounts import list_accounts
@@ -236,6 +258,7 @@ def accounts_list() -> None:
 
 
 @keys_app.command("create")
+@clean_errors
 def keys_create(
     account: Annotated[str, typer.Argument(help="account name or id")],
     name: Annotated[str, typer.Option(help="what the key is for, e.g. 'splunk-prod'")],
@@ -282,6 +305,7 @@ def _key_json(record) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 
 @keys_app.command("list")
+@clean_errors
 def keys_list(
     account: Annotated[str, typer.Argument(help="account name or id")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -312,6 +336,7 @@ def keys_list(
 
 
 @keys_app.command("revoke")
+@clean_errors
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="the key's id (key_...)")],
     reason: Annotated[str | None, typer.Option(help="why, for the record")] = None,
@@ -324,6 +349,7 @@ def keys_revoke(
 
 
 @app.command("serve")
+@clean_errors
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
@@ -347,6 +373,7 @@ def serve(
 
 
 @app.command("demo")
+@clean_errors
 def demo(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,

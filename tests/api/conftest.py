@@ -34,35 +34,82 @@ class Feed:
 
 def populate(engine: Engine, settings: Settings) -> None:
     """Three sources, every type, several sectors, three write batches, and every status."""
-    ingest_values(engine, settings, "Community List", "community", [
-        *(RawRecord(f"line {i}", ip, tags="botnet", industries="energy" if i % 3 == 0 else None)
-          for i, ip in enumerate(COMMUNITY_IPS)),
-        *(f"malware-{i}.example-bad.com" for i in range(10)),
-        *(f"http://phish-{i}.example-bad.net/login.php?id={i}" for i in range(5)),
-        *(f"{i:032x}" for i in range(1, 6)),
-    ])
-    ingest_values(engine, settings, "Vendor Intel", "commercial", [
-        *(RawRecord(f"line {i}", ip, industries="healthcare", tags="c2") for i, ip in enumerate(SHARED_IPS)),
-        *(f"{i:064x}" for i in range(1, 6)),
-        *(f"{i:040x}" for i in range(1, 4)),
-        *(f"{i:0128x}" for i in range(1, 3)),
-        *(f"2a00:1450:4001:{i}::1" for i in range(1, 6)),
-        *(f"billing{i}@invoice-fraud.example.org" for i in range(3)),
-    ])
-    ingest_values(engine, settings, "Gov Alerts", "government", [
-        *(RawRecord(f"line {i}", ip, context="C2 named in advisory AA26-001A") for i, ip in enumerate(SHARED_IPS[:3])),
-        "CVE-2021-44228", "cve-2023-4966", "CVE-2024-3400", "CVE-2019-19781",
-        "T1059.001", "T1566", "TA0011",
-    ], industries=("water", "financial-services"))
-    ingest_values(engine, settings, "Paste Site", "community", [
-        "http://paste-drop.example-bad.org/a", "http://paste-drop.example-bad.org/b",
-    ], reliability=30)
+    ingest_values(
+        engine,
+        settings,
+        "Community List",
+        "community",
+        [
+            *(
+                RawRecord(f"line {i}", ip, tags="botnet", industries="energy" if i % 3 == 0 else None)
+                for i, ip in enumerate(COMMUNITY_IPS)
+            ),
+            *(f"malware-{i}.example-bad.com" for i in range(10)),
+            *(f"http://phish-{i}.example-bad.net/login.php?id={i}" for i in range(5)),
+            *(f"{i:032x}" for i in range(1, 6)),
+        ],
+    )
+    ingest_values(
+        engine,
+        settings,
+        "Vendor Intel",
+        "commercial",
+        [
+            *(
+                RawRecord(f"line {i}", ip, industries="healthcare", tags="c2")
+                for i, ip in enumerate(SHARED_IPS)
+            ),
+            *(f"{i:064x}" for i in range(1, 6)),
+            *(f"{i:040x}" for i in range(1, 4)),
+            *(f"{i:0128x}" for i in range(1, 3)),
+            *(f"2a00:1450:4001:{i}::1" for i in range(1, 6)),
+            *(f"billing{i}@invoice-fraud.example.org" for i in range(3)),
+        ],
+    )
+    ingest_values(
+        engine,
+        settings,
+        "Gov Alerts",
+        "government",
+        [
+            *(
+                RawRecord(f"line {i}", ip, context="C2 named in advisory AA26-001A")
+                for i, ip in enumerate(SHARED_IPS[:3])
+            ),
+            "CVE-2021-44228",
+            "cve-2023-4966",
+            "CVE-2024-3400",
+            "CVE-2019-19781",
+            "T1059.001",
+            "T1566",
+            "TA0011",
+        ],
+        industries=("water", "financial-services"),
+    )
+    ingest_values(
+        engine,
+        settings,
+        "Paste Site",
+        "community",
+        [
+            "http://paste-drop.example-bad.org/a",
+            "http://paste-drop.example-bad.org/b",
+        ],
+        reliability=30,
+    )
     with engine.begin() as connection:
-        connection.execute(text("UPDATE indicators SET status='revoked' WHERE value = 'malware-0.example-bad.com'"))
-        connection.execute(text(
-            "UPDATE indicators SET status='false-positive', status_reason='test list' "
-            "WHERE value = 'malware-1.example-bad.com'"))
-        connection.execute(text("UPDATE indicators SET status='expired' WHERE value = 'malware-2.example-bad.com'"))
+        connection.execute(
+            text("UPDATE indicators SET status='revoked' WHERE value = 'malware-0.example-bad.com'")
+        )
+        connection.execute(
+            text(
+                "UPDATE indicators SET status='false-positive', status_reason='test list' "
+                "WHERE value = 'malware-1.example-bad.com'"
+            )
+        )
+        connection.execute(
+            text("UPDATE indicators SET status='expired' WHERE value = 'malware-2.example-bad.com'")
+        )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

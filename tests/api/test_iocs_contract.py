@@ -47,11 +47,32 @@ def test_the_seed_example_returns_the_documented_shape(feed):
 
 def test_record_fields(feed):
     record = feed.get("/api/v1/iocs", type="ipv4", confidence="high", limit=1).json()["data"][0]
-    assert set(record) == {"id", "type", "value", "confidence", "score", "status", "first_seen", "last_seen",
-                           "updated_at", "source", "source_count", "industries", "tags", "mitre_techniques",
-                           "context"}
-    assert set(record["source"]) == {"feed_name", "category", "origin", "article_id", "article_title",
-                                     "article_url", "reference_url"}
+    assert set(record) == {
+        "id",
+        "type",
+        "value",
+        "confidence",
+        "score",
+        "status",
+        "first_seen",
+        "last_seen",
+        "updated_at",
+        "source",
+        "source_count",
+        "industries",
+        "tags",
+        "mitre_techniques",
+        "context",
+    }
+    assert set(record["source"]) == {
+        "feed_name",
+        "category",
+        "origin",
+        "article_id",
+        "article_title",
+        "article_url",
+        "reference_url",
+    }
     assert 0 <= record["score"] <= 100
     for name in ("first_seen", "last_seen", "updated_at"):
         assert record[name].endswith("Z")
@@ -78,11 +99,14 @@ def test_default_status_is_active_and_total_counts_all_matches(feed):
     assert {r["status"] for r in all_rows(feed)} == {"active"}
 
 
-@pytest.mark.parametrize(("status", "values"), [
-    ("revoked", {"malware-0.example-bad.com"}),
-    ("false-positive", {"malware-1.example-bad.com"}),
-    ("expired", {"malware-2.example-bad.com"}),
-])
+@pytest.mark.parametrize(
+    ("status", "values"),
+    [
+        ("revoked", {"malware-0.example-bad.com"}),
+        ("false-positive", {"malware-1.example-bad.com"}),
+        ("expired", {"malware-2.example-bad.com"}),
+    ],
+)
 def test_status_filter(feed, status, values):
     rows = all_rows(feed, status=status)
     assert {r["value"] for r in rows} == values and {r["status"] for r in rows} == {status}
@@ -95,10 +119,22 @@ def test_status_all_includes_every_status(feed):
     assert feed.get("/api/v1/iocs", status="revoked,expired").json()["meta"]["total"] == 2
 
 
-@pytest.mark.parametrize(("type_", "count"), [
-    ("ipv4", 30), ("ipv6", 5), ("domain", 7), ("url", 7), ("md5", 5), ("sha1", 3), ("sha256", 5),
-    ("sha512", 2), ("cve", 4), ("mitre-attack", 3), ("email", 3),
-])
+@pytest.mark.parametrize(
+    ("type_", "count"),
+    [
+        ("ipv4", 30),
+        ("ipv6", 5),
+        ("domain", 7),
+        ("url", 7),
+        ("md5", 5),
+        ("sha1", 3),
+        ("sha256", 5),
+        ("sha512", 2),
+        ("cve", 4),
+        ("mitre-attack", 3),
+        ("email", 3),
+    ],
+)
 def test_type_filter(feed, type_, count):
     rows = all_rows(feed, type=type_)
     assert len(rows) == count and {r["type"] for r in rows} == {type_}
@@ -114,8 +150,15 @@ def test_type_comma_list_and_alias(feed):
 
 def test_canonical_values_are_served(feed):
     values = {r["value"] for r in all_rows(feed, type="cve,mitre-attack")}
-    assert values == {"CVE-2021-44228", "CVE-2023-4966", "CVE-2024-3400", "CVE-2019-19781", "T1059.001", "T1566",
-                      "TA0011"}
+    assert values == {
+        "CVE-2021-44228",
+        "CVE-2023-4966",
+        "CVE-2024-3400",
+        "CVE-2019-19781",
+        "T1059.001",
+        "T1566",
+        "TA0011",
+    }
 
 
 def test_confidence_and_min_confidence(feed):
@@ -162,7 +205,9 @@ def test_industry_filter_and_aliases(feed):
     assert {r["id"] for r in finance} == {r["id"] for r in all_rows(feed, industry="financial-services")}
     assert len(finance) == 10
     assert len(all_rows(feed, industry="healthcare-and-public-health")) == 6
-    assert len(all_rows(feed, industry="energy,water")) == len({r["id"] for r in energy + all_rows(feed, industry="water")})
+    assert len(all_rows(feed, industry="energy,water")) == len(
+        {r["id"] for r in energy + all_rows(feed, industry="water")}
+    )
 
 
 def test_combined_filters(feed):
@@ -197,7 +242,9 @@ def test_since_is_clamped_to_the_tier_lookback(feed):
     assert body["meta"]["filters"]["since"] == recent  # within the lookback: unchanged
 
 
-@pytest.mark.parametrize("sort", ["updated_at", "-updated_at", "first_seen", "-first_seen", "last_seen", "-last_seen"])
+@pytest.mark.parametrize(
+    "sort", ["updated_at", "-updated_at", "first_seen", "-first_seen", "last_seen", "-last_seen"]
+)
 def test_sort_orders_are_total(feed, sort):
     rows = all_rows(feed, sort=sort, status="all", limit=9)
     column = sort.lstrip("-")
@@ -226,7 +273,9 @@ def test_offset_paging_covers_everything_once(feed):
         seen.extend(r["id"] for r in body["data"])
     assert seen == expected
     body = feed.get("/api/v1/iocs", offset=100000).json()
-    assert body["data"] == [] and body["meta"]["total"] == len(expected) and body["meta"]["next_cursor"] is None
+    assert (
+        body["data"] == [] and body["meta"]["total"] == len(expected) and body["meta"]["next_cursor"] is None
+    )
 
 
 def test_cursor_paging_covers_everything_once_and_ends_with_null(feed):
@@ -262,7 +311,9 @@ def test_cursor_is_bound_to_its_filters(feed):
     response = feed.get("/api/v1/iocs", type="domain", limit=5, cursor=cursor)
     assert response.status_code == 400
     assert response.json()["error"]["details"]["parameter"] == "cursor"
-    assert feed.get("/api/v1/iocs", type="ipv4", limit=50, cursor=cursor).status_code == 200  # limit may change
+    assert (
+        feed.get("/api/v1/iocs", type="ipv4", limit=50, cursor=cursor).status_code == 200
+    )  # limit may change
 
 
 def test_tampered_cursor_is_rejected(feed):
@@ -294,10 +345,24 @@ def test_csv_format(feed):
     response = feed.get("/api/v1/iocs", format="csv", type="ipv4", limit=10)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["id", "type", "value", "confidence", "first_seen", "last_seen", "source_article",
-                       "source_feed", "category", "tags"]
+    assert rows[0] == [
+        "id",
+        "type",
+        "value",
+        "confidence",
+        "first_seen",
+        "last_seen",
+        "source_article",
+        "source_feed",
+        "category",
+        "tags",
+    ]
     assert len(rows) == 11 and all(row[1] == "ipv4" for row in rows[1:])
-    shared = next(row for row in rows[1:] if row[2] == SHARED_IPS[0]) if any(r[2] == SHARED_IPS[0] for r in rows[1:]) else None
+    shared = (
+        next(row for row in rows[1:] if row[2] == SHARED_IPS[0])
+        if any(r[2] == SHARED_IPS[0] for r in rows[1:])
+        else None
+    )
     if shared:
         assert shared[9] in ("botnet;c2", "c2;botnet")
     assert response.headers["x-next-cursor"] and 'rel="next"' in response.headers["link"]
@@ -343,4 +408,6 @@ def test_feeds_lists_the_sources(feed):
     assert set(by_name) == {"Community List", "Vendor Intel", "Gov Alerts", "Paste Site"}
     assert by_name["Gov Alerts"]["category"] == "government"
     assert by_name["Community List"]["indicator_count"] == 50
-    assert by_name["Vendor Intel"]["health"] == "healthy" and by_name["Vendor Intel"]["last_run_at"].endswith("Z")
+    assert by_name["Vendor Intel"]["health"] == "healthy" and by_name["Vendor Intel"]["last_run_at"].endswith(
+        "Z"
+    )

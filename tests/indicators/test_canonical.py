@@ -222,7 +222,7 @@ def _canonical_or_skip(type_: IndicatorType, raw: str) -> str:
         raise  # unreachable: assume(False) stops the example
 
 
-@settings(max_examples=600, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(typed_values)
 def test_canonicalization_is_idempotent_and_detectable(typed: tuple[IndicatorType, str]) -> None:
     type_, raw = typed
@@ -238,7 +238,7 @@ def defang(value: str, style: int) -> str:
     dot = ["[.]", "(.)", "{.}", "[dot]", "(dot)", "{dot}", " [.] ", "\\."][style % 8]
     at = ["[@]", "(at)", "[at]", "{at}"][style % 4]
     scheme_sep = ["://", "[://]", "[:]//"][style % 3]
-    if style % 2 and value.startswith("http"):
+    if style % 2 and value.startswith(("http://", "https://")):
         value = "hxxp" + value[4:]
     elif value.startswith("ftp://"):
         value = "fxp" + value[3:]
@@ -258,7 +258,7 @@ _plain_urls = st.builds(
 )
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     st.one_of(
         st.tuples(st.just(T.IPV4), ipv4s),

@@ -9,7 +9,16 @@ def test_upgrade_reaches_head_and_matches_the_schema(database):
     # The migrations build exactly what schema.py declares (what `alembic check` would verify).
     assert schema_drift(engine) == []
     tables = set(inspect(engine).get_table_names())
-    assert {"indicators", "sources", "sightings", "articles", "accounts", "api_keys", "usage", "ingest_runs"} <= tables
+    assert {
+        "indicators",
+        "sources",
+        "sightings",
+        "articles",
+        "accounts",
+        "api_keys",
+        "usage",
+        "ingest_runs",
+    } <= tables
     engine.dispose()
 
 

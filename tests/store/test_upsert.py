@@ -25,7 +25,10 @@ def test_one_record_per_indicator_across_sources(engine, settings):
     # Two independent sources raise the score above the strongest one alone.
     assert ip.score > 85
     with engine.connect() as connection:
-        raw = [r.raw_value for r in connection.execute(select(sightings).where(sightings.c.indicator_pk == ip.pk))]
+        raw = [
+            r.raw_value
+            for r in connection.execute(select(sightings).where(sightings.c.indicator_pk == ip.pk))
+        ]
     assert sorted(raw) == ["1.2.3.4", "1.2.3[.]4"]  # the raw value as each source wrote it is kept
 
 
@@ -65,8 +68,11 @@ def test_best_source_per_category(engine, settings):
     ingest_values(engine, settings, "Weak Vendor", "commercial", ["9.9.8.8"], reliability=40)
     row = rows(engine)["9.9.8.8"]
     with engine.connect() as connection:
-        names = dict(connection.execute(text(
-            "SELECT s.pk, src.name FROM sightings s JOIN sources src ON src.id = s.source_id")).all())
+        names = dict(
+            connection.execute(
+                text("SELECT s.pk, src.name FROM sightings s JOIN sources src ON src.id = s.source_id")
+            ).all()
+        )
     assert names[row.best_sighting] == "Vendor"
     assert names[row.best_commercial_sighting] == "Vendor"
     assert names[row.best_community_sighting] == "Community Feed"
@@ -74,10 +80,21 @@ def test_best_source_per_category(engine, settings):
 
 
 def test_tags_sectors_and_context_are_merged(engine, settings):
-    ingest_values(engine, settings, "A", "community",
-                  [RawRecord("line 1", "7.7.7.7", tags="c2, Botnet", industries="energy", context="C2 of X")])
-    ingest_values(engine, settings, "B", "government", [RawRecord("line 1", "7.7.7.7", tags="c2;apt")],
-                  industries=("water",))
+    ingest_values(
+        engine,
+        settings,
+        "A",
+        "community",
+        [RawRecord("line 1", "7.7.7.7", tags="c2, Botnet", industries="energy", context="C2 of X")],
+    )
+    ingest_values(
+        engine,
+        settings,
+        "B",
+        "government",
+        [RawRecord("line 1", "7.7.7.7", tags="c2;apt")],
+        industries=("water",),
+    )
     row = rows(engine)["7.7.7.7"]
     assert row.tags == '["apt","botnet","c2"]'
     assert row.industries == '["energy","water"]'

@@ -8,6 +8,7 @@ are ignored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from litestar.datastructures import MultiDict
@@ -25,6 +26,7 @@ STATUS_VALUES = (*STATUSES, "all")
 MIN_CONFIDENCE_VALUES = ("low", "medium", "high")
 MAX_OFFSET = 100_000_000  # past this, paging by offset is pointless and slow: use the cursor
 DEFAULT_LIMIT = 100
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _AT_LEAST = {"low": ("high", "medium", "low"), "medium": ("high", "medium"), "high": ("high",)}
 
 
@@ -52,23 +54,23 @@ class ListQuery:
         )
 
 
+# An empty parameter (`since=` from a URL template with nothing filled in) counts as absent.
+
+
 def _values(params: MultiDict, name: str) -> list[str] | None:
-    """All comma-separated values of a parameter (repeated or not); None if absent."""
-    raw = params.getall(name, None) if hasattr(params, "getall") else None
+    """All comma-separated values of a parameter (repeated or not); None if absent or empty."""
+    raw = params.getall(name, None)
     if not raw:
         return None
     values = [piece.strip() for item in raw for piece in item.split(",")]
-    values = [v for v in values if v]
-    if not values:
-        raise InvalidParameter(name, f"{name} is empty.")
-    return values
+    return [v for v in values if v] or None
 
 
 def _single(params: MultiDict, name: str) -> str | None:
-    raw = params.getall(name, None) if hasattr(params, "getall") else None
+    raw = params.getall(name, None)
     if not raw:
         return None
-    return raw[-1].strip()
+    return raw[-1].strip() or None
 
 
 def _enum(params: MultiDict, name: str, allowed: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -120,7 +122,7 @@ def _integer(params: MultiDict, name: str, default: int, minimum: int) -> int:
     raw = _single(params, name)
     if raw is None:
         return default
-    if not raw.lstrip("+").isdigit() and not (raw.startswith("-") and raw[1:].isdigit()):
+    if not _INTEGER.fullmatch(raw):  # ASCII digits only: int() would also take '٣' or '1_000'
         raise InvalidParameter(name, f"{name} must be a whole number; got {raw[:64]!r}.")
     try:
         value = int(raw)

@@ -458,6 +458,8 @@ def rederive_indicators(batch: WriteBatch, pks: list[int], *, now: int) -> Upser
             else:
                 counts.unchanged += 1
                 if derived["score"] != old["score"] or derived["base_score"] != old["base_score"]:
-                    rescored.append({"b_pk": old["pk"], "score": derived["score"], "base_score": derived["base_score"]})
+                    rescored.append(
+                        {"b_pk": old["pk"], "score": derived["score"], "base_score": derived["base_score"]}
+                    )
         _write(batch.connection, batch.clock, [], changed, rescored, {})
     return counts
