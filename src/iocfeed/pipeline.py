@@ -95,8 +95,8 @@ def to_observation(record: RawRecord, mapping: RecordMapping) -> Observation:
         last_seen=_instant(record.last_seen, "last_seen", mapping.time_shift_us),
         tags=_tags(record.tags, mapping),
         industries=_industries(record.industries, mapping.industries),
-        context=record.context.strip()[:MAX_CONTEXT_LENGTH] if isinstance(record.context, str) else None,
-        reference_url=record.reference_url.strip()[:2048] if isinstance(record.reference_url, str) else None,
+        context=_text(record.context, MAX_CONTEXT_LENGTH),
+        reference_url=_text(record.reference_url, 2048),
     )
 
 
@@ -210,6 +210,17 @@ def _instant(text: str | None, name: str, shift: int) -> int | None:
         raise InvalidIndicator(f"bad {name}: {exc}") from None
 
 
+# What feeds write when they mean "nothing here".
+_PLACEHOLDERS = frozenset({"", "-", "n/a", "na", "none", "null", "unknown"})
+
+
+def _text(raw: object, limit: int) -> str | None:
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    return None if text.lower() in _PLACEHOLDERS else text[:limit]
+
+
 def _split(raw: str | list[str] | None, separator: str) -> list[str]:
     if raw is None:
         return []
@@ -227,8 +238,7 @@ def _split(raw: str | list[str] | None, separator: str) -> list[str]:
 def _tags(raw: str | list[str] | None, mapping: RecordMapping) -> tuple[str, ...]:
     tags = {tag.strip().lower()[:MAX_TAG_LENGTH] for tag in _split(raw, mapping.tags_separator)}
     tags.update(mapping.static_tags)
-    tags.discard("")
-    tags.discard("none")
+    tags -= _PLACEHOLDERS
     return tuple(sorted(tags)[:MAX_TAGS])
 
 
