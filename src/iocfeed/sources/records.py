@@ -15,6 +15,7 @@ RECORD_FIELDS: tuple[str, ...] = (
     "context",
     "industries",
     "reference_url",
+    "mitre_techniques",
 )
 
 
@@ -29,7 +30,23 @@ class RawRecord:
     context: str | None = None
     industries: str | list[str] | None = None
     reference_url: str | None = None
+    mitre_techniques: str | list[str] | None = None  # ATT&CK ids the source attaches to the value
     error: str | None = None  # the reader could not make sense of this row; why
+
+
+@dataclass(slots=True)
+class RawArticle:
+    """An advisory or post (an RSS/Atom entry): the pipeline extracts its indicators from `content`,
+    and, with `fetch_page`, from the page at `url` as well."""
+
+    location: str
+    title: str
+    url: str
+    published: str | None = None  # as the feed wrote it (RFC 822 or ISO 8601)
+    content: str = ""
+    content_type: str = "html"  # html | markdown | text
+    fetch_page: bool = False
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
