@@ -163,8 +163,9 @@ def import_file(
     )
     mapping = RecordMapping(fixed_type=fixed_type, industries=tuple(sorted(set(sectors))))
     records = read_file(file, fmt, ReaderOptions())
+    screener = _screener(settings)
     if as_json:
-        result = ingest_records(engine, settings, spec, records, mapping)
+        result = ingest_records(engine, settings, spec, records, mapping, screener=screener)
         out.print_json(json.dumps(_result_json(result)))
     else:
         with Progress(
@@ -182,6 +183,7 @@ def import_file(
                 spec,
                 records,
                 mapping,
+                screener=screener,
                 on_progress=lambda n: progress.update(task, completed=n),
             )
         _print_result(result)
@@ -199,6 +201,8 @@ def _result_json(result: IngestResult) -> dict[str, object]:
         "updated": result.counts.updated,
         "unchanged": result.counts.unchanged,
         "rejected": result.rejected,
+        "skipped": result.skipped,
+        "articles": result.articles,
         "rejections": [
             {"location": r.location, "value": r.value, "reason": r.reason} for r in result.rejections
         ],
@@ -346,6 +350,212 @@ def keys_revoke(
 
     record = revoke_key(open_store(settings_from_env()), key_id, reason)
     out.print(f"key {record.id} revoked at {format_us(record.revoked_at)}")
+
+
+def _catalog(settings: Settings):  # type: ignore[no-untyped-def]
+    from iocfeed.sources.catalog import load_catalog
+
+    return load_catalog(settings.sources)
+
+
+def _ingestor(settings: Settings, engine: Engine, on_progress=None):  # type: ignore[no-untyped-def]
+    import os
+
+    from iocfeed.ingest import Ingestor
+
+    return Ingestor(engine, settings, os.environ, screener=_screener(settings), on_progress=on_progress)
+
+
+def _screener(settings: Settings):  # type: ignore[no-untyped-def]
+    from iocfeed.indicators.screen import Screener
+
+    lines: list[str] = []
+    if settings.allowlist is not None:
+        try:
+            lines = settings.allowlist.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            fail(f"cannot read the allow-list {settings.allowlist}: {exc.strerror or exc}")
+    return Screener.default(lines)
+
+
+@app.command("sources")
+@clean_errors
+def sources_list() -> None:
+    """List the source catalog (bundled plus IOCFEED_SOURCES) with each source's last run."""
+    from iocfeed.store.catalog import list_sources
+
+    settings = settings_from_env()
+    definitions = _catalog(settings)
+    with open_store(settings).connect() as connection:
+        state = {row.name: row for row in list_sources(connection)}
+    table = Table(title="sources")
+    for column in (
+        "name",
+        "category",
+        "origin",
+        "format",
+        "every",
+        "enabled",
+        "health",
+        "last run",
+        "indicators",
+    ):
+        table.add_column(column)
+    for d in definitions:
+        row = state.get(d.name)
+        table.add_row(
+            d.name,
+            d.category,
+            d.origin,
+            d.format,
+            _interval(d.schedule_seconds),
+            "yes" if d.enabled else "no",
+            row.health if row else "-",
+            format_us(row.last_run_at) if row and row.last_run_at else "never",
+            str(row.indicator_count) if row else "0",
+        )
+    out.print(table)
+
+
+def _interval(seconds: int) -> str:
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@app.command("ingest")
+@clean_errors
+def ingest(
+    names: Annotated[list[str] | None, typer.Argument(help="source names (see `iocfeed sources`)")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="every enabled source")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the outcomes as JSON")] = False,
+) -> None:
+    """Fetch and ingest sources now (a disabled source runs when named)."""
+    from iocfeed.sources.catalog import find
+
+    settings = settings_from_env()
+    definitions = _catalog(settings)
+    if all_sources:
+        chosen = [d for d in definitions if d.enabled]
+    elif names:
+        chosen = find(definitions, names)
+    else:
+        fail("name the sources to ingest, or pass --all")
+    engine = open_store(settings)
+    outcomes = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        tasks: dict[str, object] = {}
+
+        def on_progress(name: str, rows: int) -> None:
+            progress.update(tasks[name], completed=rows)  # type: ignore[arg-type]
+
+        ingestor = _ingestor(settings, engine, on_progress)
+        for definition in chosen:
+            tasks[definition.name] = progress.add_task(definition.name, total=None)
+            outcomes.append(ingestor.run(definition))
+            progress.update(tasks[definition.name], visible=False)  # type: ignore[arg-type]
+    if as_json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "source": o.name,
+                        "status": o.status,
+                        "message": o.message,
+                        "seconds": round(o.seconds, 2),
+                        **({"run": _result_json(o.result)} if o.result else {}),
+                    }
+                    for o in outcomes
+                ]
+            )
+        )
+    else:
+        table = Table(title="ingest")
+        for column in ("source", "status", "new", "updated", "unchanged", "rejected", "seconds", "message"):
+            table.add_column(column)
+        for o in outcomes:
+            c = o.result.counts if o.result else None
+            table.add_row(
+                o.name,
+                o.status,
+                *(
+                    str(x)
+                    for x in (
+                        (c.new, c.updated, c.unchanged, o.result.rejected) if c and o.result else ("-",) * 4
+                    )
+                ),
+                f"{o.seconds:.1f}",
+                o.message,
+            )
+        out.print(table)
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command("scheduler")
+@clean_errors
+def scheduler(
+    workers: Annotated[int, typer.Option(min=1, max=16, help="sources fetched at once")] = 4,
+) -> None:
+    """Run every enabled source on its schedule, and apply age decay hourly, until stopped."""
+    import signal
+    import threading
+
+    from iocfeed.scheduler import Scheduler
+
+    settings = settings_from_env()
+    engine = open_store(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Scheduler(engine, _ingestor(settings, engine), _catalog(settings), workers=workers).run_forever(stop)
+
+
+@app.command("rescore")
+@clean_errors
+def rescore() -> None:
+    """Apply age decay now; updated_at moves only where a band or status changed."""
+    from iocfeed.store.lock import ingest_lock
+    from iocfeed.store.rescore import rescore_all
+
+    engine = open_store(settings_from_env())
+    with ingest_lock(engine):
+        counts = rescore_all(engine)
+    out.print(
+        f"examined {counts.examined}; {counts.changed} changed band or status; "
+        f"{counts.rescored} changed score only"
+    )
+
+
+@app.command("screen")
+@clean_errors
+def screen(
+    value: Annotated[str, typer.Argument(help="any indicator, defanged or not")],
+    type_: Annotated[
+        str | None, typer.Option("--type", help="its type, when detection would guess wrong")
+    ] = None,
+) -> None:
+    """Explain whether a value is screened as a false positive, and by which list."""
+    from iocfeed.indicators import canonicalize_any
+
+    settings = settings_from_env()
+    hint = None
+    if type_ is not None:
+        hint = parse_type(type_)
+        if hint is None:
+            fail(f"--type must be one of {', '.join(ALL_TYPES)}")
+    canonical = canonicalize_any(value, hint)
+    explanation = _screener(settings).explain(canonical.type.value, canonical.value)
+    out.print(explanation.as_text(), highlight=False, soft_wrap=True)
 
 
 @app.command("serve")

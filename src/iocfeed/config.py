@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # Prefix of every Redis key iocfeed writes (several deployments, or tests, can share one Redis).
     redis_prefix: str = "iocfeed"
     tiers: Path | None = None
+    # The operator's source catalog, merged over the bundled one (iocfeed.sources.catalog).
+    sources: Path | None = None
+    # The operator's allow-list: values, CIDR ranges or *.domains never to publish as malicious.
+    allowlist: Path | None = None
     # Re-listing by a feed moves a sighting's last_seen only when it is at least this much newer,
     # so that polling a feed every few minutes does not churn the delta for every client.
     last_seen_granularity_seconds: int = 86_400

@@ -13,6 +13,7 @@ error envelope in one place (`iocfeed.api.errors`); the CLI turns them into one-
     ├── QuotaExceeded           an account has as many keys as its tier allows
     ├── ConfigError             bad configuration (tiers file, database URL, ...)
     ├── ImportFormatError       a whole input file cannot be read (not a single bad row)
+    ├── FetchError              a source could not be fetched or its body is unusable (url sanitized)
     └── StoreUnavailable        503: the database cannot be reached
 """
 
@@ -101,6 +102,34 @@ class ConfigError(IocfeedError):
 
 class ImportFormatError(IocfeedError):
     code = "import_format_error"
+
+
+class FetchError(IocfeedError):
+    """A feed could not be fetched (after retries) or its body is unusable. The message names the URL
+    only in its sanitized form (no userinfo, no secret-looking query values): it ends up in logs."""
+
+    code = "fetch_error"
+    status = 502
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        attempts: int | None = None,
+        upstream_status: int | None = None,
+    ) -> None:
+        details: dict[str, Any] = {}
+        if url is not None:
+            details["url"] = url
+        if attempts is not None:
+            details["attempts"] = attempts
+        if upstream_status is not None:
+            details["upstream_status"] = upstream_status
+        super().__init__(message, details=details)
+        self.url = url
+        self.attempts = attempts
+        self.upstream_status = upstream_status
 
 
 class StoreUnavailable(IocfeedError):

@@ -12,24 +12,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import Engine
 
+from iocfeed.articles import ArticleInput, extract_article
 from iocfeed.config import Settings
-from iocfeed.errors import ImportFormatError, InvalidIndicator, IocfeedError
-from iocfeed.indicators import canonicalize_any
+from iocfeed.errors import InvalidIndicator, IocfeedError
+from iocfeed.indicators import canonicalize, canonicalize_any
 from iocfeed.indicators.types import IndicatorType, parse_type
 from iocfeed.sectors import normalize_sector
 from iocfeed.sources.records import RawRecord
+from iocfeed.store.articles import upsert_article
 from iocfeed.store.catalog import (
     RunTotals,
     SourceSpec,
     ensure_source,
     finish_run,
+    record_outcome,
     source_indicator_pks,
     start_run,
 )
+from iocfeed.store.lock import ingest_lock
 from iocfeed.store.upsert import Observation, UpsertCounts, rederive_indicators, upsert_observations
 from iocfeed.store.writer import write_batch
 from iocfeed.timeutil import MICROS_PER_SECOND, now_us, parse_instant
@@ -67,9 +73,12 @@ class Rejection:
 class IngestResult:
     source: str
     run_id: int
+    source_id: int
     parsed: int = 0
     accepted: int = 0
     rejected: int = 0
+    skipped: int = 0  # rows the source marks as not for detection, or of types iocfeed does not keep
+    articles: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     error: str | None = None
@@ -97,26 +106,77 @@ def to_observation(record: RawRecord, mapping: RecordMapping) -> Observation:
         industries=_industries(record.industries, mapping.industries),
         context=_text(record.context, MAX_CONTEXT_LENGTH),
         reference_url=_text(record.reference_url, 2048),
+        mitre_techniques=_techniques(record.mitre_techniques),
     )
+
+
+class Screening(Protocol):
+    """What the pipeline needs of a screener (iocfeed.indicators.screen.Screener)."""
+
+    def screen(self, type_: str, value: str) -> ScreenVerdict | None: ...
+
+
+class ScreenVerdict(Protocol):
+    list_name: str
 
 
 def ingest_records(
     engine: Engine,
     settings: Settings,
     spec: SourceSpec,
-    records: Iterable[RawRecord],
+    items: Iterable[RawRecord | ArticleInput],
     mapping: RecordMapping,
     *,
     kind: str = "import",
+    screener: Screening | None = None,
     on_progress: Callable[[int], None] | None = None,
+    take_lock: bool = True,
+    record_health: bool = True,
 ) -> IngestResult:
-    """Store what `records` say as sightings of `spec`'s source; returns the counts and rejections."""
+    """Store what `items` say as sightings of `spec`'s source; returns the counts and rejections.
+
+    Holds the ingest lock for the run (store.lock) unless the caller already does (take_lock=False).
+    With record_health the source's health follows the run; a fetching caller records it itself,
+    together with what it fetched.
+    """
+    with ingest_lock(engine) if take_lock else nullcontext():
+        result = _ingest(engine, settings, spec, items, mapping, kind, screener, on_progress)
+    if record_health:
+        record_outcome(
+            engine,
+            result.source_id,
+            status="failed" if result.error else "ingested",
+            accepted=result.accepted,
+            error=result.error,
+            keep_validators=True,
+        )
+    return result
+
+
+def _ingest(
+    engine: Engine,
+    settings: Settings,
+    spec: SourceSpec,
+    items: Iterable[RawRecord | ArticleInput],
+    mapping: RecordMapping,
+    kind: str,
+    screener: Screening | None,
+    on_progress: Callable[[int], None] | None,
+) -> IngestResult:
     source, declaration_changed = ensure_source(engine, spec)
     run_id = start_run(engine, source.id, kind)
-    result = IngestResult(source=source.name, run_id=run_id)
+    result = IngestResult(source=source.name, run_id=run_id, source_id=source.id)
     observed_at = now_us()
     granularity = settings.last_seen_granularity_seconds * MICROS_PER_SECOND
     pending: list[Observation] = []
+
+    def add(observation: Observation) -> None:
+        if screener is not None:
+            verdict = screener.screen(observation.type, observation.value)
+            if verdict is not None:
+                observation.screened_by = verdict.list_name
+        pending.append(observation)
+        result.accepted += 1
 
     def flush() -> None:
         with write_batch(engine) as batch:
@@ -130,13 +190,20 @@ def ingest_records(
     try:
         if declaration_changed:
             _rederive_source(engine, source.id, observed_at)
-        for record in records:
-            result.parsed += 1
-            try:
-                pending.append(to_observation(record, mapping))
-                result.accepted += 1
-            except InvalidIndicator as exc:
-                _reject(result, record, exc.reason)
+        for item in items:
+            if isinstance(item, ArticleInput):
+                found = _add_article(engine, source.id, item, mapping, add)
+                result.articles += 1
+                result.parsed += found
+            elif item.skipped:  # the source itself says this row is not for detection (MISP to_ids, ...)
+                result.parsed += 1
+                result.skipped += 1
+            else:
+                result.parsed += 1
+                try:
+                    add(to_observation(item, mapping))
+                except InvalidIndicator as exc:
+                    _reject(result, item, exc.reason)
             if len(pending) >= settings.batch_size:
                 flush()
                 if on_progress:
@@ -145,8 +212,6 @@ def ingest_records(
             flush()
         if on_progress:
             on_progress(result.parsed)
-    except ImportFormatError as exc:
-        result.error = exc.message
     except IocfeedError as exc:
         result.error = exc.message
     except Exception as exc:
@@ -155,6 +220,30 @@ def ingest_records(
         raise
     finish_run(engine, run_id, source.id, _totals(result), result.error)
     return result
+
+
+def _add_article(
+    engine: Engine,
+    source_id: int,
+    item: ArticleInput,
+    mapping: RecordMapping,
+    add: Callable[[Observation], None],
+) -> int:
+    """Store the article row, then hand its indicators on; returns how many it had."""
+    extraction = extract_article(item, extra_tags=mapping.static_tags, fixed_sectors=mapping.industries)
+    article_id = upsert_article(
+        engine,
+        source_id=source_id,
+        title=extraction.title,
+        url=extraction.url,
+        published_at=extraction.published_at,
+        sectors=extraction.sectors,
+        mitre_techniques=extraction.techniques,
+    )
+    for observation in extraction.observations:
+        observation.article_id = article_id
+        add(observation)
+    return len(extraction.observations)
 
 
 def _totals(result: IngestResult) -> RunTotals:
@@ -219,6 +308,17 @@ def _text(raw: object, limit: int) -> str | None:
         return None
     text = raw.strip()
     return None if text.lower() in _PLACEHOLDERS else text[:limit]
+
+
+def _techniques(raw: str | list[str] | None) -> tuple[str, ...]:
+    # ATT&CK ids a source attaches: canonical and known, or dropped (they annotate, they are not the value).
+    found = set()
+    for item in _split(raw, ","):
+        try:
+            found.add(canonicalize(IndicatorType.MITRE_ATTACK, item))
+        except InvalidIndicator:
+            continue
+    return tuple(sorted(found))
 
 
 def _split(raw: str | list[str] | None, separator: str) -> list[str]:

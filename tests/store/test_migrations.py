@@ -38,3 +38,19 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_every_migration_downgrades_and_upgrades_again(database):
+    from alembic import command
+
+    from iocfeed.store.migrate import _config
+
+    engine = database.engine()
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() and schema_drift(engine) == []
+    engine.dispose()

@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from iocfeed import __version__
-from iocfeed.api import docs, feeds, health, iocs
+from iocfeed.api import articles, docs, feeds, health, iocs
 from iocfeed.api.errors import EXCEPTION_HANDLERS
 from iocfeed.api.limits import RateLimiter
 from iocfeed.api.middleware import RequestContextMiddleware
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             iocs.list_iocs,
             iocs.get_ioc,
             feeds.list_feeds,
+            articles.list_articles_handler,
+            articles.get_article_handler,
             health.healthz,
             health.readyz,
             docs.openapi_json,

@@ -41,8 +41,9 @@ _Replacement = str | Callable[[re.Match[str]], str]
 # (pattern, replacement), applied top to bottom. Order matters: zero-width characters go first so
 # they cannot hide a pattern; scheme-separator forms go before the bare `[:]` form.
 _TABLE: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
-    # Zero-width space/non-joiner/joiner, word joiner, BOM: invisible, pasted in to break matching.
-    (re.compile("[\u200b\u200c\u200d\u2060\ufeff]"), ""),
+    # Zero-width space/non-joiner/joiner, word joiner, BOM: invisible, pasted in to break matching;
+    # the soft hyphen (`&shy;`) too: an invisible line-break opportunity inside long values.
+    (re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]"), ""),
     # Schemes: only when a (possibly defanged) `:` follows, so words like "meow" in prose survive.
     (
         re.compile(r"(?i)(?<![a-z0-9])(hxxxps?|hxxps?|h\*\*ps?|h__ps?|fxps?|meows?)(?=\s*(?:[\[({]\s*:|:))"),
@@ -66,7 +67,7 @@ _TABLE: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
 # Every row of the table needs one of these characters or (lower-cased) words to match. Most
 # values have none, and these checks cost a fraction of running the table (or of one regex with
 # case-insensitive alternatives, which is slower than all of them together).
-_TRIGGER_CHARS = re.compile("[\\[({\\\\\u200b\u200c\u200d\u2060\ufeff]")
+_TRIGGER_CHARS = re.compile("[\\[({\\\\\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _TRIGGER_WORDS = ("hxx", "h**", "h__", "fxp", "meow", "dot")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import IO
 
 # Our field names, which a reader's column mapping maps the source's columns (or keys) onto.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -32,6 +34,10 @@ class RawRecord:
     reference_url: str | None = None
     mitre_techniques: str | list[str] | None = None  # ATT&CK ids the source attaches to the value
     error: str | None = None  # the reader could not make sense of this row; why
+    # With `error`: the reader passed over this row on purpose (a MISP attribute with to_ids false,
+    # a revoked STIX object, a type iocfeed does not store), so a report can count it as skipped
+    # rather than as bad input. `error` stays set so that nothing treats the row as an indicator.
+    skipped: bool = False
 
 
 @dataclass(slots=True)
@@ -56,11 +62,17 @@ class ReaderOptions:
     columns: our field -> the source's column (CSV) or key (JSON); unmapped fields use their own name.
     fieldnames: CSV column names when the header row is itself a comment line (abuse.ch style).
     records: JSON only, the key of the record array inside a top-level object.
+    include_non_ids: MISP only: also read attributes marked `to_ids: false` (context, not detection
+        material, in MISP's own terms); by default they come out as skipped rows.
+    fetch_pages: RSS/Atom only: each article asks the pipeline to fetch and extract the linked page
+        too (RawArticle.fetch_page), for feeds whose entries carry only a summary.
     """
 
     columns: Mapping[str, str] = field(default_factory=dict)
     fieldnames: tuple[str, ...] | None = None
     records: str | None = None
+    include_non_ids: bool = False
+    fetch_pages: bool = False
 
     def column_for(self, field_name: str) -> str:
         return self.columns.get(field_name, field_name)
@@ -76,3 +88,37 @@ def record_from_mapping(location: str, row: Mapping[str, object], options: Reade
         values[name] = raw
     value = values.pop("value", "")
     return RawRecord(location, value, **values)  # type: ignore[arg-type]
+
+
+class JsonBytes:
+    """A stream as ijson wants it (readers of JSON documents share this): bytes, with a UTF-8
+    byte-order mark dropped (yajl refuses one) and a text stream encoded back to UTF-8, so a caller
+    that already decoded the body (any charset) can pass that instead. `first` is the document's
+    first non-blank byte (b"{", b"[", ...; b"" when empty) for telling a bundle from a bare array."""
+
+    _HEAD = 1 << 16
+
+    def __init__(self, stream: IO[bytes] | IO[str]) -> None:
+        self._stream = stream
+        head = stream.read(self._HEAD)
+        self._text = isinstance(head, str)
+        data = head.encode("utf-8", "surrogatepass") if isinstance(head, str) else head
+        self._head = data.removeprefix(codecs.BOM_UTF8)
+        self.first = self._head.lstrip(b" \t\r\n")[:1]
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes the stream's type with read(0)
+            return b""
+        if self._head:
+            data, self._head = self._head, b""
+            return data
+        chunk = self._stream.read(size)
+        return chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
+
+
+def json_error(exc: Exception) -> str:
+    """The first line of a yajl message ("parse error: premature EOF"): the rest is a drawing."""
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__

@@ -102,7 +102,7 @@ def start_run(engine: Engine, source_id: int | None, kind: str) -> int:
 def finish_run(
     engine: Engine, run_id: int, source_id: int | None, totals: RunTotals, error: str | None
 ) -> None:
-    """Close the run record and update the source's health and counts."""
+    """Close the run record and update the source's indicator count (health: record_outcome)."""
     now = now_us()
     counts = totals.counts or UpsertCounts()
     status = "failed" if error else "success"
@@ -127,13 +127,83 @@ def finish_run(
         indicator_count = connection.execute(
             select(func.count(sightings.c.indicator_pk.distinct())).where(sightings.c.source_id == source_id)
         ).scalar_one()
-        values: dict[str, object] = {"last_run_at": now, "indicator_count": indicator_count}
-        if error:
-            values.update(
-                health="error",
-                last_error=error,
-                consecutive_failures=sources.c.consecutive_failures + 1,
-            )
-        else:
-            values.update(health="healthy", last_error=None, last_success_at=now, consecutive_failures=0)
+        connection.execute(
+            update(sources).where(sources.c.id == source_id).values(last_run_at=now, indicator_count=indicator_count)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FetchMemory:
+    """What a source's last run left for the next one (see schema.sources)."""
+
+    etag: str | None
+    last_modified: str | None
+    content_digest: str | None
+    cursor: str | None
+    last_accepted: int | None
+    consecutive_failures: int
+
+
+def fetch_memory(connection: Connection, source_id: int) -> FetchMemory:
+    row = connection.execute(
+        select(
+            sources.c.etag,
+            sources.c.last_modified,
+            sources.c.content_digest,
+            sources.c.cursor,
+            sources.c.last_accepted,
+            sources.c.consecutive_failures,
+        ).where(sources.c.id == source_id)
+    ).one()
+    return FetchMemory(*row)
+
+
+# After this many failed runs in a row a source is `error`; before that, `degraded`.
+ERROR_AFTER_FAILURES = 3
+
+
+def record_outcome(
+    engine: Engine,
+    source_id: int,
+    *,
+    status: str,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    content_digest: str | None = None,
+    cursor: str | None = None,
+    accepted: int | None = None,
+    error: str | None = None,
+    keep_validators: bool = False,
+) -> None:
+    """Remember a run's outcome: validators for the next conditional fetch, and the source's health.
+
+    healthy: the last run worked (fetched, or nothing changed); degraded: the last run failed, or the
+    feed shrank to nothing; error: ERROR_AFTER_FAILURES failed runs in a row.
+    """
+    now = now_us()
+    values: dict[str, object] = {"last_status": status, "last_run_at": now}
+    if not keep_validators:
+        values.update(etag=etag, last_modified=last_modified, content_digest=content_digest)
+    if cursor is not None:
+        values["cursor"] = cursor
+    if status == "failed":
+        values["consecutive_failures"] = sources.c.consecutive_failures + 1
+        values["last_error"] = error
+    else:
+        values.update(consecutive_failures=0, last_success_at=now)
+        values["last_error"] = error if status == "degraded" else None
+    if accepted:
+        values["last_accepted"] = accepted
+    with write_transaction(engine) as connection:
         connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
+        failures, = connection.execute(select(sources.c.consecutive_failures).where(sources.c.id == source_id)).one()
+        if status == "failed":
+            health = "error" if failures >= ERROR_AFTER_FAILURES else "degraded"
+        else:
+            health = "degraded" if status == "degraded" else "healthy"
+        connection.execute(update(sources).where(sources.c.id == source_id).values(health=health))
+
+
+def set_enabled(engine: Engine, name: str, enabled: bool) -> None:
+    with write_transaction(engine) as connection:
+        connection.execute(update(sources).where(sources.c.name == name).values(enabled=enabled))

@@ -176,3 +176,13 @@ def get_indicator(connection: Connection, indicator_id: str) -> tuple[IndicatorR
         .order_by(sources.c.reliability.desc(), sightings.c.last_seen.desc(), sightings.c.pk)
     )
     return indicator, [SourceRef(*r) for r in connection.execute(statement)]
+
+
+def list_page_by_ids(connection: Connection, ids: list[str]) -> list[IndicatorRow]:
+    """Indicators by public id, in the order given (ids that do not exist are skipped)."""
+    found: dict[str, IndicatorRow] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in connection.execute(select(*_ROW_COLUMNS).where(indicators.c.id.in_(chunk))):
+            found[row.id] = IndicatorRow(*row)
+    return [found[i] for i in ids if i in found]

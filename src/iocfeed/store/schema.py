@@ -59,6 +59,14 @@ sources = Table(
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     Column("indicator_count", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
+    # What the fetcher needs to make an unchanged feed cost nothing: HTTP validators, the digest of
+    # the last body, and an incremental position for paged sources (TAXII added_after, MISP manifest).
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_digest", String(64)),
+    Column("cursor", Text),
+    Column("last_status", String(20)),  # ingested | not_modified | unchanged | degraded | failed | skipped
+    Column("last_accepted", Integer),  # rows accepted by the last ingest that stored anything
 )
 
 articles = Table(

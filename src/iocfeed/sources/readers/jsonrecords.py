@@ -110,12 +110,22 @@ def _read_array(head: str, stream: TextIO, options: ReaderOptions) -> Iterator[R
 
 
 def _read_nested(stream: TextIO, options: ReaderOptions) -> Iterator[RawRecord]:
-    """`{"...": ..., "<records>": [ {...}, ... ]}` (CISA KEV style). Loads the document whole."""
+    """`{"...": ..., "<records>": [ {...}, ... ]}` (CISA KEV style), or with records = "*" an object
+    whose every value is a record or a list of records (ThreatFox's export: id -> [record]).
+    Loads the document whole: these feeds are a few megabytes."""
     try:
         document = json.load(stream)
     except json.JSONDecodeError as exc:
         raise ImportFormatError(f"line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-    if not isinstance(document, dict) or not isinstance(document.get(options.records), list):
+    if not isinstance(document, dict):
+        raise ImportFormatError("expected a top-level JSON object")
+    if options.records == "*":
+        for key, value in document.items():
+            elements = value if isinstance(value, list) else [value]
+            for index, element in enumerate(elements, start=1):
+                yield _to_record(f"item {key}" + (f".{index}" if len(elements) > 1 else ""), element, options)
+        return
+    if not isinstance(document.get(options.records), list):
         raise ImportFormatError(f"expected a top-level object with a {options.records!r} array")
     for index, element in enumerate(document[options.records], start=1):
         yield _to_record(f"item {index}", element, options)
