@@ -203,3 +203,41 @@ def test_secret_file_is_private(cli_env, tmp_path):
     run("keys", "create", "soc", "--name", "k")
     secret = tmp_path / "home" / "secret.key"
     assert secret.stat().st_mode & 0o777 == 0o600
+
+
+def test_extract_prints_one_json_object_per_indicator(tmp_path):
+    report = tmp_path / "report.md"
+    report.write_text("# APT report\nC2: 194.26.135[.]89, payload hxxps://glasstide-update[.]net/a.bin.\n"
+                      "Again 194.26.135.89 (T1059.001). See invoice.pdf.\n")
+    result = runner.invoke(app, ["extract", str(report)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [{"type": "ipv4", "value": "194.26.135.89"},
+                     {"type": "url", "value": "https://glasstide-update.net/a.bin"},
+                     {"type": "mitre-attack", "value": "T1059.001"}]
+    with_context = runner.invoke(app, ["extract", "--with-context"], input="seen at 1.2.3[.]4 today\n")
+    record = json.loads(with_context.stdout)
+    assert (record["start"], record["end"]) == (8, 17) and "1.2.3[.]4" in record["context"]
+
+
+def test_import_of_an_advisory_page_extracts_it_as_an_article(cli_env, tmp_path):
+    page = tmp_path / "aa26-330a.html"
+    page.write_text("<html><head><title>AA26-330A GlassTide</title></head><body><main><p>Actors targeting "
+                    "water utilities used 194.26.135[.]89 and spearphishing (T1566.001).</p></main></body></html>")
+    result = run("import", str(page), "--source", "CISA Alerts", "--category", "government", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["articles"] == 1 and report["new"] == 2
+    engine = cli_env.engine()
+    with engine.connect() as connection:
+        row = connection.execute(select(indicators).where(indicators.c.value == "194.26.135.89")).one()
+        title = connection.execute(select(text_column("articles", "title"))).scalar()
+    engine.dispose()
+    assert "water" in row.industries and "T1566.001" in row.mitre_techniques
+    assert title == "AA26-330A GlassTide"
+
+
+def text_column(table: str, column: str):
+    from iocfeed.store.schema import metadata
+
+    return metadata.tables[table].c[column]

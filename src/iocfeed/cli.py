@@ -140,9 +140,10 @@ def import_file(
 ) -> None:
     """Import indicators from a file through the same path as the feeds."""
     settings = settings_from_env()
-    fmt = fmt or guess_format(file)
-    if fmt not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)}")
+    fmt = fmt or _kind_from_suffix(file.name) or guess_format(file)
+    fmt = {"md": "markdown"}.get(fmt, fmt)
+    if fmt not in FORMATS and fmt not in PROSE_FORMATS:
+        fail(f"--format must be one of {', '.join((*FORMATS, 'html', 'markdown', 'text'))}")
     fixed_type = None
     if type_ is not None:
         fixed_type = parse_type(type_)
@@ -155,14 +156,16 @@ def import_file(
             fail(f"--industry {name!r} is not a CISA sector; use one of {', '.join(SECTORS)}")
         sectors.append(slug)
     engine = open_store(settings)
+    prose = fmt in PROSE_FORMATS
     spec = SourceSpec(
         name=source.strip(),
         category=category.value,
         reliability=reliability if reliability is not None else DEFAULT_RELIABILITY[category.value],
+        origin="article" if prose else "feed",
         format=fmt,
     )
     mapping = RecordMapping(fixed_type=fixed_type, industries=tuple(sorted(set(sectors))))
-    records = read_file(file, fmt, ReaderOptions())
+    records = [_prose_article(file, fmt)] if prose else read_file(file, fmt, ReaderOptions())
     screener = _screener(settings)
     if as_json:
         result = ingest_records(engine, settings, spec, records, mapping, screener=screener)
@@ -189,6 +192,24 @@ def import_file(
         _print_result(result)
     if result.error:
         raise typer.Exit(1)
+
+
+def _prose_article(path: Path, fmt: str):  # type: ignore[no-untyped-def]
+    """A prose file (an advisory saved as HTML, a Markdown report) is one article."""
+    import re
+
+    from iocfeed.articles import ArticleInput
+    from iocfeed.sources.records import RawArticle
+
+    content = _read_prose(path)
+    title = path.stem
+    if fmt == "html" and (
+        match := re.search(r"<title[^>]*>(.*?)</title>", content, re.IGNORECASE | re.DOTALL)
+    ):
+        title = " ".join(match.group(1).split()) or title
+    elif fmt == "markdown" and (match := re.search(r"^#\s+(.+)$", content, re.MULTILINE)):
+        title = match.group(1).strip()
+    return ArticleInput(RawArticle("file", title, path.resolve().as_uri(), content=content, content_type=fmt))
 
 
 def _result_json(result: IngestResult) -> dict[str, object]:
@@ -533,6 +554,58 @@ def rescore() -> None:
     out.print(
         f"examined {counts.examined}; {counts.changed} changed band or status; "
         f"{counts.rescored} changed score only"
+    )
+
+
+PROSE_FORMATS = {"html": "html", "markdown": "markdown", "md": "markdown", "text": "text"}
+
+
+@app.command("extract")
+@clean_errors
+def extract_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="text, HTML or Markdown files; stdin when none", exists=True, dir_okay=False),
+    ] = None,
+    with_context: Annotated[
+        bool, typer.Option("--with-context", help="add offsets and the sentence")
+    ] = False,
+    content_type: Annotated[
+        str | None, typer.Option("--as", help="text, html or markdown (default: detected)")
+    ] = None,
+) -> None:
+    """Print the indicators in text, one JSON object per line, each once, in canonical form."""
+    from iocfeed.indicators.extract import extract, to_json_line
+
+    if content_type is not None and content_type not in PROSE_FORMATS:
+        fail("--as must be text, html or markdown")
+    kind = PROSE_FORMATS.get(content_type or "")
+    inputs = [(str(path), _read_prose(path)) for path in files] if files else [("-", sys.stdin.read())]
+    seen: set[tuple[str, str]] = set()
+    for name, text_ in inputs:
+        detected = kind or _kind_from_suffix(name)
+        for item in extract(text_, detected):
+            key = (item.type.value, item.value)
+            if key in seen:
+                continue
+            seen.add(key)
+            line = to_json_line(item, with_context)
+            if with_context and len(inputs) > 1:
+                line = line[:-1] + f", {json.dumps('file')}: {json.dumps(name)}}}"
+            print(line)
+
+
+def _read_prose(path: Path) -> str:
+    from iocfeed.sources.files import open_text
+
+    with open_text(path) as stream:
+        return stream.read()
+
+
+def _kind_from_suffix(name: str) -> str | None:
+    suffix = Path(name).suffix.lower()
+    return {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}.get(
+        suffix
     )
 
 
