@@ -140,7 +140,8 @@ def import_file(
 ) -> None:
     """Import indicators from a file through the same path as the feeds."""
     settings = settings_from_env()
-    fmt = fmt or _kind_from_suffix(file.name) or guess_format(file)
+    # A .txt file is a list (one value per line); only HTML and Markdown are read as prose by default.
+    fmt = fmt or (_kind_from_suffix(file.name) if file.suffix.lower() != ".txt" else None) or guess_format(file)
     fmt = {"md": "markdown"}.get(fmt, fmt)
     if fmt not in FORMATS and fmt not in PROSE_FORMATS:
         fail(f"--format must be one of {', '.join((*FORMATS, 'html', 'markdown', 'text'))}")
