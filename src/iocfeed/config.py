@@ -70,16 +70,18 @@ class Tier:
     formats: tuple[str, ...]
     exports: bool
     key_quota: int
+    max_export: int = 0  # indicators in one export (STIX, MISP, CEF, OpenIOC, Sigma) response
+
 
     def allows_format(self, fmt: str) -> bool:
         return fmt in self.formats
 
 
 DEFAULT_TIERS: dict[str, Tier] = {
-    "free": Tier("free", 10, 1_000, 100, 1, ("json",), False, 3),
-    "pro": Tier("pro", 1_000, 1_000_000, 10_000, 365, LIST_FORMATS, True, 50),
+    "free": Tier("free", 10, 1_000, 100, 1, ("json",), False, 3, 0),
+    "pro": Tier("pro", 1_000, 1_000_000, 10_000, 365, LIST_FORMATS, True, 50, 100_000),
     # For the operator's own tools and for benchmarks: no rate limits, pro's caps, every feature.
-    "internal": Tier("internal", None, None, 10_000, 365, LIST_FORMATS, True, 50),
+    "internal": Tier("internal", None, None, 10_000, 365, LIST_FORMATS, True, 50, 1_000_000),
 }
 
 # The order in which tiers include one another, for "needs at least tier X" messages.

@@ -133,7 +133,17 @@ def _integer(params: MultiDict, name: str, default: int, minimum: int) -> int:
     return value
 
 
-def parse_list_query(params: MultiDict, tier: Tier, now: int) -> ListQuery:
+def parse_list_query(
+    params: MultiDict,
+    tier: Tier,
+    now: int,
+    *,
+    max_limit: int | None = None,
+    default_limit: int = DEFAULT_LIMIT,
+    formats: tuple[str, ...] | None = LIST_FORMATS,
+) -> ListQuery:
+    """The list's parameters. Exports reuse it with their own cap and default for `limit`, and
+    formats=None when `format` means something else to them (or nothing)."""
     types = _types(params)
     confidences = _enum(params, "confidence", CONFIDENCES)
     min_confidence = _enum(params, "min_confidence", MIN_CONFIDENCE_VALUES)
@@ -173,8 +183,8 @@ def parse_list_query(params: MultiDict, tier: Tier, now: int) -> ListQuery:
             "sort", f"sort must be one of {', '.join(SORTS)}; got {sort_text[:64]!r}.", allowed=list(SORTS)
         )
 
-    requested_limit = _integer(params, "limit", DEFAULT_LIMIT, 1)
-    limit = min(requested_limit, tier.max_limit)
+    requested_limit = _integer(params, "limit", default_limit, 1)
+    limit = min(requested_limit, tier.max_limit if max_limit is None else max_limit)
     offset = _integer(params, "offset", 0, 0)
     if offset > MAX_OFFSET:
         raise InvalidParameter("offset", f"offset must be at most {MAX_OFFSET}; page deeper with the cursor.")
@@ -184,10 +194,12 @@ def parse_list_query(params: MultiDict, tier: Tier, now: int) -> ListQuery:
             "offset", "offset cannot be combined with cursor; the cursor already marks the position."
         )
 
-    fmt_values = _enum(params, "format", LIST_FORMATS)
-    if fmt_values is not None and len(fmt_values) > 1:
-        raise InvalidParameter("format", "format takes one value.", allowed=list(LIST_FORMATS))
-    fmt = fmt_values[0] if fmt_values else "json"
+    fmt = "json"
+    if formats is not None:
+        fmt_values = _enum(params, "format", formats)
+        if fmt_values is not None and len(fmt_values) > 1:
+            raise InvalidParameter("format", "format takes one value.", allowed=list(formats))
+        fmt = fmt_values[0] if fmt_values else formats[0]
 
     flt = IndicatorFilter(
         types=types,

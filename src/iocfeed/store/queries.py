@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Select, and_, func, select, tuple_
@@ -186,3 +187,30 @@ def list_page_by_ids(connection: Connection, ids: list[str]) -> list[IndicatorRo
         for row in connection.execute(select(*_ROW_COLUMNS).where(indicators.c.id.in_(chunk))):
             found[row.id] = IndicatorRow(*row)
     return [found[i] for i in ids if i in found]
+
+
+def iter_pages(
+    connection: Connection, flt: IndicatorFilter, page: PageRequest, *, batch: int = 2_000
+) -> Iterator[list[IndicatorRow]]:
+    """Every matching row in the page's order, up to page.limit, fetched `batch` rows at a time by
+    keyset (so memory stays flat however large the export, and a deep row costs what the first does)."""
+    remaining = page.limit
+    after = page.after
+    while remaining > 0:
+        size = min(batch, remaining)
+        rows = list_page(connection, flt, PageRequest(page.sort, page.descending, size, 0, after))[:size]
+        if not rows:
+            return
+        yield rows
+        remaining -= len(rows)
+        if len(rows) < size:
+            return
+        after = (rows[-1].sort_value(page.sort), rows[-1].pk)
+
+
+def with_sources(
+    connection: Connection, rows: list[IndicatorRow], categories: tuple[str, ...] | None
+) -> list[tuple[IndicatorRow, SourceRef | None]]:
+    """Each row with its `source` (the most reliable, of the asked categories if any)."""
+    refs = fetch_sources(connection, {pk for row in rows for pk in best_source_pk(row, categories)})
+    return [(row, choose_source([refs[pk] for pk in best_source_pk(row, categories) if pk in refs])) for row in rows]
