@@ -148,13 +148,15 @@ def ingest_values(
     **mapping_options: object,
 ):
     """Run records (strings or RawRecords) through the real pipeline as `source`."""
+    from iocfeed.articles import ArticleInput
     from iocfeed.pipeline import RecordMapping, ingest_records
     from iocfeed.scoring import DEFAULT_RELIABILITY
     from iocfeed.sources.records import RawRecord
     from iocfeed.store.catalog import SourceSpec
 
     raw = [
-        r if isinstance(r, RawRecord) else RawRecord(f"line {i}", r) for i, r in enumerate(records, start=1)
+        r if isinstance(r, RawRecord | ArticleInput) else RawRecord(f"line {i}", r)
+        for i, r in enumerate(records, start=1)
     ]
     spec = SourceSpec(
         source, category, reliability if reliability is not None else DEFAULT_RELIABILITY[category]

@@ -343,8 +343,8 @@ def test_one_failing_source_never_stops_the_others(engine, settings, server, tmp
 def test_two_scheduled_sources_fetch_concurrently_and_write_one_at_a_time(engine, settings, server, tmp_path):
     from iocfeed.scheduler import Scheduler
 
-    server.route("/slow-a.txt", body=b"185.117.90.151\n", body_delay=0.6)
-    server.route("/slow-b.txt", body=b"185.117.90.152\n", body_delay=0.6)
+    server.route("/slow-a.txt", body=b"185.117.90.151\n", body_delay=2.0)
+    server.route("/slow-b.txt", body=b"185.117.90.152\n", body_delay=2.0)
     catalog = catalog_for(server, tmp_path, SIMPLE.format(name="A", path="/slow-a.txt", fmt="txt")
                           + SIMPLE.format(name="B", path="/slow-b.txt", fmt="txt"))
     scheduler = Scheduler(engine, ingestor(engine, settings, policy=FetchPolicy(read_timeout=5, sleep=lambda _s: None)),
@@ -356,7 +356,7 @@ def test_two_scheduled_sources_fetch_concurrently_and_write_one_at_a_time(engine
     elapsed = time.monotonic() - started
     scheduler.shutdown()
     assert {o.status for o in outcomes} == {"ingested"}
-    assert elapsed < 1.15  # the two 0.6 s fetches overlapped
+    assert elapsed < 3.5  # the two 2 s fetches overlapped (one after the other would take over 4 s)
     with engine.connect() as connection:
         runs = connection.execute(select(ingest_runs.c.started_at, ingest_runs.c.finished_at)
                                   .order_by(ingest_runs.c.started_at)).all()

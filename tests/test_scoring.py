@@ -42,8 +42,12 @@ def test_independent_sources_corroborate_with_diminishing_returns():
     assert one < two < three <= 100
     assert two - one > three - two
     assert two == 72  # 60 + 40 x 0.6 x 0.5, as the module documents
-    government_and_community = score_indicator("ipv4", [evidence(85, source="g"), evidence(60, source="c")], NOW)
-    assert government_and_community.score == 90 and government_and_community.corroboration == pytest.approx(4.5)
+    government_and_community = score_indicator(
+        "ipv4", [evidence(85, source="g"), evidence(60, source="c")], NOW
+    )
+    assert government_and_community.score == 90 and government_and_community.corroboration == pytest.approx(
+        4.5
+    )
 
 
 @pytest.mark.parametrize("indicator_type", ["ipv4", "url", "domain", "sha256", "email"])
@@ -74,11 +78,20 @@ def test_expiry_threshold_and_decisions_that_scores_never_undo():
 def _age(engine, value: str, days: int) -> None:
     shift = days * MICROS_PER_DAY
     with engine.begin() as connection:
-        connection.execute(text("UPDATE sightings SET last_seen = last_seen - :s, first_seen = first_seen - :s "
-                                "WHERE indicator_pk = (SELECT pk FROM indicators WHERE value = :v)"),
-                           {"s": shift, "v": value})
-        connection.execute(text("UPDATE indicators SET last_seen = last_seen - :s, first_seen = first_seen - :s "
-                                "WHERE value = :v"), {"s": shift, "v": value})
+        connection.execute(
+            text(
+                "UPDATE sightings SET last_seen = last_seen - :s, first_seen = first_seen - :s "
+                "WHERE indicator_pk = (SELECT pk FROM indicators WHERE value = :v)"
+            ),
+            {"s": shift, "v": value},
+        )
+        connection.execute(
+            text(
+                "UPDATE indicators SET last_seen = last_seen - :s, first_seen = first_seen - :s "
+                "WHERE value = :v"
+            ),
+            {"s": shift, "v": value},
+        )
 
 
 def row(engine, value):
@@ -94,7 +107,9 @@ def test_rescore_moves_updated_at_only_when_band_or_status_changes(engine, setti
     counts = rescore_all(engine)
     assert (counts.examined, counts.changed, counts.rescored) == (2, 1, 1)
     moved, still = row(engine, "45.33.32.156"), row(engine, "45.33.32.157")
-    assert (moved.confidence, moved.score) == ("medium", 50) and moved.updated_at > before["45.33.32.156"].updated_at
+    assert (moved.confidence, moved.score) == ("medium", 50) and moved.updated_at > before[
+        "45.33.32.156"
+    ].updated_at
     assert still.score == 76 and still.updated_at == before["45.33.32.157"].updated_at
     assert rescore_all(engine).changed == 0  # idempotent
 
@@ -117,10 +132,20 @@ def test_screened_values_are_stored_as_false_positives_with_the_list_name(engine
     from iocfeed.sources.records import RawRecord
     from iocfeed.store.catalog import SourceSpec
 
-    records = [RawRecord(f"line {i}", v) for i, v in enumerate(
-        ["8.8.8.8", "10.0.0.1", "google.com", "d41d8cd98f00b204e9800998ecf8427e", "45.33.32.159"], 1)]
-    ingest_records(engine, settings, SourceSpec("Feed", "community", 60), records, RecordMapping(),
-                   screener=Screener.default())
+    records = [
+        RawRecord(f"line {i}", v)
+        for i, v in enumerate(
+            ["8.8.8.8", "10.0.0.1", "google.com", "d41d8cd98f00b204e9800998ecf8427e", "45.33.32.159"], 1
+        )
+    ]
+    ingest_records(
+        engine,
+        settings,
+        SourceSpec("Feed", "community", 60),
+        records,
+        RecordMapping(),
+        screener=Screener.default(),
+    )
     with engine.connect() as connection:
         found = {r.value: (r.status, r.status_reason) for r in connection.execute(select(indicators))}
     assert found["45.33.32.159"] == ("active", None)

@@ -632,6 +632,39 @@ def screen(
     out.print(explanation.as_text(), highlight=False, soft_wrap=True)
 
 
+@app.command("pull")
+def pull_command(
+    server: Annotated[str, typer.Option(help="the iocfeed server, e.g. https://iocfeed.example.org")],
+    key_env: Annotated[str, typer.Option(help="environment variable holding the API key (never the key itself)")],
+    state: Annotated[Path, typer.Option(help="state file: sync position and the current list")],
+    fmt: Annotated[str, typer.Option("--format", help="txt, csv or json")] = "txt",
+    types: Annotated[list[str] | None, typer.Option("--type", help="indicator type (repeatable)")] = None,
+    confidence: Annotated[list[str] | None, typer.Option(help="confidence band (repeatable)")] = None,
+    min_confidence: Annotated[str | None, typer.Option(help="low, medium or high")] = None,
+    categories: Annotated[list[str] | None, typer.Option("--category", help="source category (repeatable)")] = None,
+    industries: Annotated[list[str] | None, typer.Option("--industry", help="CISA sector (repeatable)")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds per request")] = 30.0,
+) -> None:
+    """Keep a blocklist current for a firewall's cron job: applies additions and removals, prints the
+    whole list (e.g. `iocfeed pull ... > blocklist.tmp && mv blocklist.tmp blocklist.txt`)."""
+    from iocfeed.pull import main_pull
+
+    raise typer.Exit(
+        main_pull(
+            server=server,
+            key_env=key_env,
+            state=state,
+            fmt=fmt,
+            types=types or [],
+            confidence=confidence or [],
+            min_confidence=min_confidence,
+            categories=categories or [],
+            industries=industries or [],
+            timeout=timeout,
+        )
+    )
+
+
 @app.command("serve")
 @clean_errors
 def serve(

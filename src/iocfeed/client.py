@@ -1,18 +1,17 @@
 """A consumer of the feed over HTTP: page a filtered feed, keep a delta-synced copy, persist its state.
 
     with FeedClient("https://feed.example", key, timeout=30) as client:
-        for record in client.iter_indicators(type="ipv4", min_confidence="high"):
-            ...
-        state = SyncState.load("iocfeed-state.json")
+        state = SyncState.load("state.json")
         result = client.sync(state, type="ipv4")  # first run: everything; later: only changes
-        state.save("iocfeed-state.json")
+        state.save("state.json")
 
-Only HTTP: nothing here imports the server's packages, so the module can be vendored on its own.
-The key goes in a header and never into a URL, a log line or an error message.
+Only HTTP (nothing from the server's packages), so the module can be vendored on its own. The key
+goes in a header, never into a URL, a log line or an error message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -21,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +38,18 @@ AT_LEAST = {"low": ("high", "medium", "low"), "medium": ("high", "medium"), "hig
 STATE_VERSION = 1
 
 
+@dataclass(eq=False)
 class ClientError(Exception):
     """The server refused or could not be reached; carries the server's error code and request id."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        request_id: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message, self.status, self.code = message, status, code
-        self.request_id, self.details = request_id, dict(details or {})
+    message: str
+    status: int | None = None  # None: no answer at all (network)
+    code: str | None = None  # the API's error code, or http_<status> when the body has none
+    request_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         head = f"{self.code} (HTTP {self.status})" if self.status else (self.code or "error")
@@ -129,6 +124,8 @@ class SyncState:
             return cls(data.get("sync_since"), data.get("filters"), blocklist)
         except FileNotFoundError:
             return cls()
+        except OSError as exc:
+            raise StateFileError(f"{path}: cannot read the sync state: {exc.strerror}") from exc
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise StateFileError(f"{path}: not a readable iocfeed sync state ({type(exc).__name__})") from exc
 
@@ -136,8 +133,12 @@ class SyncState:
         """Write atomically with mode 0600: a crash leaves the previous file whole, never half of one."""
         target = Path(path)
         entries = None if self.blocklist is None else [asdict(e) for _, e in sorted(self.blocklist.items())]
-        payload = {"version": STATE_VERSION, "sync_since": self.sync_since, "filters": self.filters}
-        payload["blocklist"] = entries
+        payload = {
+            "version": STATE_VERSION,
+            "sync_since": self.sync_since,
+            "filters": self.filters,
+            "blocklist": entries,
+        }
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             os.fchmod(fd, 0o600)
@@ -149,14 +150,12 @@ class SyncState:
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
-        try:  # make the rename itself durable
+        with contextlib.suppress(OSError):  # make the rename itself durable (POSIX)
             directory = os.open(target.parent, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
 
 
 @dataclass(slots=True)
@@ -217,7 +216,7 @@ class FeedClient:
         _refuse(filters, SYNC_MANAGED)
         bands = _wanted_bands(filters)
         server_filters = {k: v for k, v in filters.items() if k not in ("confidence", "min_confidence")}
-        fingerprint = {k: sorted(_as_list(v)) for k, v in sorted(filters.items())}
+        fingerprint = {k: sorted(_as_list(v)) for k, v in sorted(filters.items()) if _as_list(v)}
         full = state.sync_since is None or state.filters != fingerprint
         query = _query({**server_filters, "status": "all", "sort": "updated_at"})
         latest, meta = self._collect(query if full else {**query, "since": state.sync_since})
@@ -243,10 +242,11 @@ class FeedClient:
     def _collect(self, query: dict[str, str]) -> tuple[dict[str, Record], Record | None]:
         # A row updated while we page shows up again further on; its last version wins.
         latest: dict[str, Record] = {}
-        meta = None
+        last_meta = None
         for records, meta in self._pages(query):
             latest.update((r["id"], r) for r in records)
-        return latest, meta
+            last_meta = meta
+        return latest, last_meta
 
     def _pages(self, query: dict[str, str]) -> Iterator[tuple[list[Record], Record]]:
         params = {"limit": str(self._page_size), **query}
@@ -266,14 +266,19 @@ class FeedClient:
                 response = self._http.get(path, params=params)
             except httpx.TransportError as exc:
                 if attempt >= self._retry.attempts:
-                    raise ClientError(f"cannot reach {self.server_url}: {type(exc).__name__}") from exc
+                    raise ClientError(
+                        f"cannot reach {self.server_url}: {type(exc).__name__}", code="unreachable"
+                    ) from exc
                 self._sleep(self._backoff(attempt))
                 continue
             if response.status_code == 200:
                 try:
-                    return response.json()
+                    body = response.json()
                 except ValueError:
-                    raise self._error(response, "the server's answer is not JSON") from None
+                    body = None
+                if not isinstance(body, dict):
+                    raise self._error(response, "the server's answer is not a JSON object")
+                return body
             wait = _retry_after(response)
             if response.status_code == 429 or response.status_code in RETRYABLE_STATUSES:
                 wait = self._backoff(attempt) if wait is None else wait
@@ -299,7 +304,7 @@ class FeedClient:
             status=response.status_code,
             code=str(error.get("code") or f"http_{response.status_code}"),
             request_id=error.get("request_id") or response.headers.get("X-Request-ID"),
-            details=error.get("details") if isinstance(error.get("details"), dict) else None,
+            details=error["details"] if isinstance(error.get("details"), dict) else {},
         )
 
 
@@ -338,15 +343,8 @@ def _since_was_clamped(requested: str | None, meta: Mapping[str, Any]) -> bool:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (delta-seconds or an HTTP date), or None if absent or unreadable."""
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
+    """Retry-After in seconds (what the API sends), or None if absent or not a number."""
     try:
-        return max(0.0, float(raw))
+        return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
-    except (TypeError, ValueError):
         return None

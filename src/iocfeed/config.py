@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # Rows written per transaction by imports and ingestion.
     batch_size: int = 5_000
     log_level: str = "INFO"
+    # How long a worker may trust an API key lookup; a revocation made elsewhere takes effect within it.
+    key_cache_seconds: float = 5.0
 
     @property
     def effective_database_url(self) -> str:

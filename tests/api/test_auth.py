@@ -136,3 +136,24 @@ def test_probes_and_docs_need_no_key(feed):
 @pytest.mark.parametrize("path", ["/api/v1/iocs", "/api/v1/feeds", "/api/v1/iocs/some-id"])
 def test_every_api_endpoint_needs_a_key(feed, path):
     error_of(feed.client.get(path), 401, "missing_api_key")
+
+
+def test_a_revocation_made_elsewhere_takes_effect_within_the_key_cache_bound(database, tmp_path):
+    import time
+
+    from litestar.testing import TestClient
+
+    from iocfeed.api.app import create_app
+    from iocfeed.config import Settings
+
+    settings = Settings(home=tmp_path / "home", database_url=database.url, key_cache_seconds=0.5)
+    engine = database.engine()
+    key, key_id = make_key(settings, engine, "pro")
+    with TestClient(app=create_app(settings)) as client:
+        headers = {"X-API-Key": key}
+        assert client.get("/api/v1/iocs", headers=headers).status_code == 200
+        revoke_key(engine, key_id, "leaked")  # as `iocfeed keys revoke` in another process would
+        assert client.get("/api/v1/iocs", headers=headers).status_code == 200  # still cached
+        time.sleep(0.6)
+        error_of(client.get("/api/v1/iocs", headers=headers), 401, "invalid_api_key")
+    engine.dispose()

@@ -124,12 +124,12 @@ def test_every_response_has_a_request_id(feed):
 
 
 def test_a_bug_is_a_bare_500_without_a_stack_trace(live, monkeypatch):
-    from iocfeed.api import iocs
+    from iocfeed.store.feed_reads import FeedReader
 
     def explode(*_args, **_kwargs):
         raise ZeroDivisionError("secret internals at /srv/iocfeed/store.py line 12")
 
-    monkeypatch.setattr(iocs, "list_page", explode)
+    monkeypatch.setattr(FeedReader, "read_page", explode)
     response = live.get("/api/v1/iocs")
     assert response.status_code == 500
     body = response.json()

@@ -13,15 +13,22 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from iocfeed import __version__
-from iocfeed.api import articles, docs, feeds, health, iocs
+from iocfeed.api import articles, docs, feeds, format_exports, health, iocs, keys, lookup, stats
 from iocfeed.api.errors import EXCEPTION_HANDLERS
+from iocfeed.api.key_cache import KeyCache
 from iocfeed.api.limits import RateLimiter
 from iocfeed.api.middleware import RequestContextMiddleware
 from iocfeed.api.services import Services
+from iocfeed.api.stats_cache import StatsCache
+from iocfeed.api.stix_export import export_stix
+from iocfeed.api.taxii import TAXII_DISCOVERY_ROUTES
+from iocfeed.api.taxii_objects import TAXII_OBJECT_ROUTES
+from iocfeed.api.totals import TotalCache
 from iocfeed.api.usage import FLUSH_INTERVAL_SECONDS, UsageRecorder
 from iocfeed.config import Settings, load_settings, load_tiers
 from iocfeed.keyring import Keyring, load_or_create_secret
 from iocfeed.store.engine import make_engine
+from iocfeed.store.feed_reads import FeedReader
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,10 @@ def build_services(settings: Settings) -> Services:
         tiers=load_tiers(settings.tiers),
         limiter=RateLimiter(settings.redis_url, settings.redis_prefix),
         usage=UsageRecorder(engine),
+        totals=TotalCache(),
+        feed=FeedReader(read_engine),
+        key_cache=KeyCache(settings.key_cache_seconds),
+        stats=StatsCache(),
     )
 
 
@@ -67,9 +78,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[
+            export_stix,
+            *TAXII_DISCOVERY_ROUTES,
+            *TAXII_OBJECT_ROUTES,
             iocs.list_iocs,
+            lookup.search,
+            lookup.lookup,
+            stats.feed_stats,
             iocs.get_ioc,
+            *format_exports.ROUTES,
             feeds.list_feeds,
+            keys.list_account_keys,
+            keys.create_account_key,
+            keys.revoke_account_key,
+            keys.key_usage,
             articles.list_articles_handler,
             articles.get_article_handler,
             health.healthz,
@@ -86,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/_openapi",
             render_plugins=[JsonRenderPlugin()],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=4096, gzip_compress_level=5),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=4096, gzip_compress_level=1),
         debug=False,
     )
     app.state.services = services

@@ -18,7 +18,6 @@ from iocfeed.api.services import Services
 from iocfeed.config import Tier
 from iocfeed.errors import AuthError, RateLimited, TierRequired
 from iocfeed.keyring import looks_like_key
-from iocfeed.store.accounts import find_key_owner
 from iocfeed.timeutil import format_us, now_us
 
 MISSING_KEY_MESSAGE = (
@@ -67,8 +66,7 @@ def authenticate(request: Request, services: Services) -> Caller:
         raise AuthError("missing_api_key", MISSING_KEY_MESSAGE)
     if not looks_like_key(key):
         raise AuthError("invalid_api_key", "The API key is not valid.")
-    with services.read_engine.connect() as connection:
-        owner = find_key_owner(connection, services.keyring.hash_key(key))
+    owner = services.key_cache.lookup(services.keyring.hash_key(key), services.read_engine)
     if owner is None:
         raise AuthError("invalid_api_key", "The API key is not valid.")
     if owner.revoked_at is not None:

@@ -4,12 +4,14 @@
 
 iocfeed's own errors carry their code and status; Litestar's routing errors (404, 405) and the
 database being unreachable are translated here; anything else is a bug: logged with its traceback
-under the request id, answered with a bare 500 `internal_error`.
+under the request id, answered with a bare 500 `internal_error`. Under /api/taxii2/ the same
+errors are re-expressed in TAXII 2.1's error message shape (`api.taxii_common.as_taxii_error`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -17,6 +19,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from iocfeed.api.taxii_common import as_taxii_error, is_taxii_path
 from iocfeed.errors import IocfeedError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -92,9 +95,22 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[bytes]:
     return envelope(500, "internal_error", "Internal error.", request_id)
 
 
+ErrorHandler = Callable[[Request, Any], Response[bytes]]
+
+
+def taxii_aware(handler: ErrorHandler) -> ErrorHandler:
+    """Under /api/taxii2/ the same error, status and headers, in TAXII's error message shape."""
+
+    def handle(request: Request, exc: Any) -> Response[bytes]:
+        response = handler(request, exc)
+        return as_taxii_error(response) if is_taxii_path(request.url.path) else response
+
+    return handle
+
+
 EXCEPTION_HANDLERS = {
-    IocfeedError: handle_iocfeed_error,
-    HTTPException: handle_http_exception,
-    DBAPIError: handle_database_error,
-    Exception: handle_unexpected,
+    IocfeedError: taxii_aware(handle_iocfeed_error),
+    HTTPException: taxii_aware(handle_http_exception),
+    DBAPIError: taxii_aware(handle_database_error),
+    Exception: taxii_aware(handle_unexpected),
 }

@@ -5,36 +5,28 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
+import anyio
 from litestar import Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
 from iocfeed.api.auth import authenticate, require_feature
 from iocfeed.api.cursor import filters_digest, make_cursor, read_cursor
+from iocfeed.api.indicator_detail import indicator_detail
 from iocfeed.api.params import parse_list_query
 from iocfeed.api.serialize import (
     IndicatorOut,
     Links,
     ListResponse,
     Meta,
-    ScoreOut,
     encode_csv,
     encode_json,
     encode_ndjson,
     encode_txt,
-    indicator_out,
-    sighting_out,
+    records_from_rows,
 )
-from iocfeed.api.services import services
-from iocfeed.scoring import SourceEvidence, score_indicator
-from iocfeed.store.queries import (
-    best_source_pk,
-    choose_source,
-    count_matching,
-    fetch_sources,
-    get_indicator,
-    list_page,
-)
-from iocfeed.store.writer import read_sync_clock
+from iocfeed.api.services import Services, services
+from iocfeed.store.feed_reads import FIRST_SEEN, LAST_SEEN, PK, UPDATED_AT
+from iocfeed.store.queries import PageRequest, get_indicator
 from iocfeed.timeutil import format_us, now_us
 
 MEDIA_TYPES = {
@@ -56,9 +48,8 @@ MEDIA_TYPES = {
         "metadata is in the X-Total-Count, X-Next-Cursor and X-Sync-Since headers and a Link header."
     ),
     tags=["indicators"],
-    sync_to_thread=True,
 )
-def list_iocs(
+async def list_iocs(
     request: Request,
     type_: Annotated[
         str | None,
@@ -103,44 +94,47 @@ def list_iocs(
     ] = None,
 ) -> Response[bytes]:
     svc = services(request)
+    if _runs_inline(request, svc):
+        return _list_response(request, svc)
+    return await anyio.to_thread.run_sync(_list_response, request, svc)
+
+
+# A small page on SQLite costs less than handing it to a worker thread and back; large pages and
+# PostgreSQL (which waits on the network) go to a thread so the event loop keeps serving.
+INLINE_MAX_LIMIT = 1_000
+
+
+def _runs_inline(request: Request, svc: Services) -> bool:
+    if svc.read_engine.dialect.name != "sqlite":
+        return False
+    raw = request.query_params.get("limit")
+    return raw is None or (raw.isdigit() and len(raw) < 6 and int(raw) <= INLINE_MAX_LIMIT)
+
+
+def _list_response(request: Request, svc: Services) -> Response[bytes]:
     caller = authenticate(request, svc)
     now = now_us()
     query = parse_list_query(request.query_params, caller.tier, now)
     require_feature(caller, caller.tier.allows_format(query.format), f"format={query.format}")
     digest = filters_digest(query.digest_parts())
     page = query.page
+    sort_key = page.sort + ("-" if page.descending else "")
     if query.cursor is not None:
-        position = read_cursor(
-            svc.keyring, query.cursor, page.sort + ("-" if page.descending else ""), digest
-        )
-        page = type(page)(page.sort, page.descending, page.limit, 0, position)
+        position = read_cursor(svc.keyring, query.cursor, sort_key, digest)
+        page = PageRequest(page.sort, page.descending, page.limit, 0, position)
 
-    with svc.read_engine.connect() as connection, connection.begin():
-        # The sync clock first, then the rows (store.writer explains why this order is lossless).
-        sync_clock = read_sync_clock(connection)
-        rows = list_page(connection, query.filter, page)
-        has_more = len(rows) > page.limit
-        rows = rows[: page.limit]
-        total = count_matching(connection, query.filter)
-        wanted = {pk for row in rows for pk in best_source_pk(row, query.filter.categories)}
-        refs = fetch_sources(connection, wanted)
-
-    records = [
-        indicator_out(
-            row, choose_source([refs[pk] for pk in best_source_pk(row, query.filter.categories)]), now
-        )
-        for row in rows
-    ]
+    # The sync clock is read before the rows (store.writer explains why this order is lossless).
+    sync_clock, rows = svc.feed.read_page(query.filter, page)
+    has_more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    total = svc.totals.get_or_count(
+        filters_digest(query.count_parts()), sync_clock, lambda: svc.feed.count_at(query.filter)
+    )
+    records = records_from_rows(rows, svc.feed, now)
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
-        next_cursor = make_cursor(
-            svc.keyring,
-            page.sort + ("-" if page.descending else ""),
-            last.sort_value(page.sort),
-            last.pk,
-            digest,
-        )
+        next_cursor = make_cursor(svc.keyring, sort_key, last[SORT_INDEX[page.sort]], last[PK], digest)
     sync_since = format_us(sync_clock) or "1970-01-01T00:00:00Z"
     if query.format == "json":
         body = ListResponse(
@@ -165,6 +159,9 @@ def list_iocs(
     return Response(
         _encode_format(query.format, records), media_type=MEDIA_TYPES[query.format], headers=headers
     )
+
+
+SORT_INDEX = {"updated_at": UPDATED_AT, "first_seen": FIRST_SEEN, "last_seen": LAST_SEEN}
 
 
 def _encode_format(fmt: str, records: list[IndicatorOut]) -> bytes:
@@ -196,39 +193,5 @@ def get_ioc(
     authenticate(request, svc)
     with svc.read_engine.connect() as connection:
         row, refs = get_indicator(connection, indicator_id.strip().lower())
-    primary = choose_source(refs)
-    now = now_us()
-    record = indicator_out(row, primary, now)
-    evidence: dict[str, SourceEvidence] = {}
-    for ref in refs:
-        seen = evidence.get(ref.feed_name)
-        if seen is None or ref.last_seen > seen.last_seen:
-            evidence[ref.feed_name] = SourceEvidence(
-                ref.feed_name, ref.category, ref.reliability, ref.last_seen
-            )
-    breakdown = score_indicator(row.type, list(evidence.values()), now)
-    score = ScoreOut(
-        **{name: getattr(breakdown, name) for name in breakdown.__slots__}, explanation=_explain(breakdown)
-    )
-    body = {
-        "data": {
-            **{name: getattr(record, name) for name in record.__struct_fields__},
-            "status_reason": row.status_reason,
-            "sources": [sighting_out(ref) for ref in refs],
-            "score_breakdown": score,
-        }
-    }
+    body = {"data": indicator_detail(row, refs, now_us())}
     return Response(encode_json(body), media_type=MEDIA_TYPES["json"])
-
-
-def _explain(b) -> str:  # type: ignore[no-untyped-def]
-    parts = [f"strongest source reliability {b.strongest_reliability}"]
-    if b.independent_sources > 1:
-        parts.append(f"+{b.corroboration:g} from {b.independent_sources - 1} corroborating source(s)")
-    if b.half_life_days is None:
-        parts.append("no age decay for this type")
-    else:
-        parts.append(
-            f"x{b.decay_factor:g} decay ({b.age_days:g} days since last seen, half-life {b.half_life_days:g} days)"
-        )
-    return f"{', '.join(parts)} = {b.score} ({b.confidence})"

@@ -40,6 +40,11 @@ class ListQuery:
     since_requested: int | None  # before the lookback clamp (cursors are bound to what was asked)
     echo: dict[str, object]  # meta.filters: the filters as applied
 
+    def count_parts(self) -> tuple[object, ...]:
+        """What meta.total depends on (the effective since, not the requested one)."""
+        f = self.filter
+        return (f.types, f.confidences, f.categories, f.industries_mask, f.statuses, f.since)
+
     def digest_parts(self) -> tuple[object, ...]:
         f = self.filter
         return (

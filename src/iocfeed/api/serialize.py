@@ -12,6 +12,28 @@ import io
 import msgspec
 
 from iocfeed.scoring import decayed_score
+from iocfeed.store.feed_reads import (
+    BASE_SCORE,
+    CONFIDENCE,
+    CONTEXT,
+    FIRST_SEEN,
+    ID,
+    INDUSTRIES,
+    LAST_SEEN,
+    MITRE,
+    S_ARTICLE,
+    S_REFERENCE,
+    S_SOURCE,
+    S_TITLE,
+    S_URL,
+    SOURCE_COUNT,
+    STATUS,
+    TAGS,
+    TYPE,
+    UPDATED_AT,
+    VALUE,
+    FeedReader,
+)
 from iocfeed.store.queries import IndicatorRow, SourceRef
 from iocfeed.timeutil import format_us
 
@@ -130,6 +152,47 @@ def indicator_out(row: IndicatorRow, source: SourceRef | None, now: int) -> Indi
         mitre_techniques=msgspec.Raw(row.mitre_techniques.encode()),
         context=row.context,
     )
+
+
+def records_from_rows(rows: list[tuple], feed: FeedReader, now: int) -> list[IndicatorOut]:
+    """Page rows of store.feed_reads as records (the hot path: plain tuple indexing, no lookups but
+    the in-process sources cache)."""
+    records = []
+    for row in rows:
+        info = feed.source(row[S_SOURCE])
+        source = (
+            SourceOut(
+                info.name,
+                info.category,
+                info.origin,
+                row[S_ARTICLE],
+                row[S_TITLE],
+                row[S_URL],
+                row[S_REFERENCE],
+            )
+            if info is not None
+            else None
+        )
+        records.append(
+            IndicatorOut(
+                id=row[ID],
+                type=row[TYPE],
+                value=row[VALUE],
+                confidence=row[CONFIDENCE],
+                score=decayed_score(row[TYPE], row[BASE_SCORE], row[LAST_SEEN], now),
+                status=row[STATUS],
+                first_seen=format_us(row[FIRST_SEEN]),  # type: ignore[arg-type]
+                last_seen=format_us(row[LAST_SEEN]),  # type: ignore[arg-type]
+                updated_at=format_us(row[UPDATED_AT]),  # type: ignore[arg-type]
+                source=source,
+                source_count=row[SOURCE_COUNT],
+                industries=msgspec.Raw(row[INDUSTRIES].encode()),
+                tags=msgspec.Raw(row[TAGS].encode()),
+                mitre_techniques=msgspec.Raw(row[MITRE].encode()),
+                context=row[CONTEXT],
+            )
+        )
+    return records
 
 
 def sighting_out(ref: SourceRef) -> SightingOut:

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from litestar import Request
 from sqlalchemy import Engine
 
+from iocfeed.api.key_cache import KeyCache
 from iocfeed.api.limits import RateLimiter
+from iocfeed.api.stats_cache import StatsCache
+from iocfeed.api.totals import TotalCache
 from iocfeed.api.usage import UsageRecorder
 from iocfeed.config import Settings, TierTable
 from iocfeed.keyring import Keyring
+from iocfeed.store.feed_reads import FeedReader
 
 
 @dataclass(slots=True)
@@ -22,6 +26,10 @@ class Services:
     tiers: TierTable
     limiter: RateLimiter
     usage: UsageRecorder
+    totals: TotalCache
+    feed: FeedReader
+    key_cache: KeyCache
+    stats: StatsCache
 
 
 def services(request: Request) -> Services:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from iocfeed.errors import ConfigError, NotFound, QuotaExceeded
-from iocfeed.store.schema import accounts, api_keys, usage
+from iocfeed.store.schema import LATENCY_COLUMNS, accounts, api_keys, usage
 from iocfeed.store.transactions import write_transaction
 from iocfeed.timeutil import now_us
 
@@ -62,6 +62,19 @@ class UsageDelta:
     rate_limited: int
     server_errors: int
     latency_ms_total: int
+    latency_histogram: tuple[int, ...] = (0,) * len(LATENCY_COLUMNS)  # counts per LATENCY_COLUMNS
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    day: str
+    requests: int
+    ok: int
+    client_errors: int
+    rate_limited: int
+    server_errors: int
+    latency_ms_total: int
+    latency_histogram: tuple[int, ...]
 
 
 def create_account(engine: Engine, name: str, tier: str) -> Account:
@@ -193,6 +206,7 @@ def record_usage(engine: Engine, deltas: list[UsageDelta], last_used: dict[str, 
         dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         for delta in deltas:
             values = _fields(delta)
+            values.update(zip(LATENCY_COLUMNS, values.pop("latency_histogram"), strict=True))
             counters = {name: values[name] for name in values if name not in ("key_id", "day")}
             statement = dialect_insert(usage).values(**values)
             statement = statement.on_conflict_do_update(
@@ -211,3 +225,23 @@ def record_usage(engine: Engine, deltas: list[UsageDelta], last_used: dict[str, 
                 )
                 .values(last_used_at=moment)
             )
+
+
+def usage_days(connection: Connection, key_id: str, since_day: str) -> list[UsageDay]:
+    """The key's counters per day from `since_day` (YYYY-MM-DD) on, oldest first."""
+    rows = connection.execute(
+        select(usage).where(usage.c.key_id == key_id, usage.c.day >= since_day).order_by(usage.c.day)
+    ).mappings()
+    return [
+        UsageDay(
+            day=row["day"],
+            requests=row["requests"],
+            ok=row["ok"],
+            client_errors=row["client_errors"],
+            rate_limited=row["rate_limited"],
+            server_errors=row["server_errors"],
+            latency_ms_total=row["latency_ms_total"],
+            latency_histogram=tuple(row[name] for name in LATENCY_COLUMNS),
+        )
+        for row in rows
+    ]

@@ -129,6 +129,9 @@ Index(
     indicators.c.pk,
 )
 Index("ix_indicators_status_first_seen", indicators.c.status, indicators.c.first_seen, indicators.c.pk)
+# status=all (delta clients learning removals) sorted by first or last seen.
+Index("ix_indicators_first_seen", indicators.c.first_seen, indicators.c.pk)
+Index("ix_indicators_last_seen", indicators.c.last_seen, indicators.c.pk)
 Index("ix_indicators_status_last_seen", indicators.c.status, indicators.c.last_seen, indicators.c.pk)
 Index(
     "ix_indicators_status_confidence_updated",
@@ -203,7 +206,15 @@ usage = Table(
     Column("rate_limited", Integer, nullable=False, server_default="0"),
     Column("server_errors", Integer, nullable=False, server_default="0"),
     Column("latency_ms_total", BigInteger, nullable=False, server_default="0"),
+    # A latency histogram (requests answered within each bound, in ms), for percentiles per day.
+    *(
+        Column(f"latency_le_{bound}", Integer, nullable=False, server_default="0")
+        for bound in (10, 25, 50, 100, 250, 1000)
+    ),
+    Column("latency_gt_1000", Integer, nullable=False, server_default="0"),
 )
+LATENCY_BOUNDS_MS = (10, 25, 50, 100, 250, 1000)
+LATENCY_COLUMNS = (*(f"latency_le_{bound}" for bound in LATENCY_BOUNDS_MS), "latency_gt_1000")
 
 ingest_runs = Table(
     "ingest_runs",
