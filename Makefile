@@ -21,6 +21,14 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.api_bench $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.ingest_bench --rows 1000000
+	$(BIN)/python -m benchmarks.export_bench
+	$(BIN)/python -m benchmarks.extract_bench
+	$(BIN)/python -m benchmarks.screen_bench
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true

@@ -23,7 +23,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from iocfeed.scoring import band
+from iocfeed.scoring import band, decayed_score
 from iocfeed.sectors import SECTORS, sectors_mask
 from iocfeed.store.codes import CATEGORY_BITS
 from iocfeed.store.engine import make_engine
@@ -145,7 +145,7 @@ def generate(url: str, count: int, seed: int = 7) -> dict[str, float]:
         base = float(reliabilities[0])
         for r in reliabilities[1:]:
             base += (100.0 - base) * r / 100.0 * 0.5
-        score = round(base * (0.5 ** ((now - last_seen) / MICROS_PER_DAY / 90)))
+        score = decayed_score(kind, base, last_seen, now)
         roll = rng.random()
         status = (
             "active"
