@@ -134,6 +134,7 @@ def test_a_nasty_url_round_trips_exactly():
     assert NASTY_URL in rule["description"]
     assert rule["description"].endswith("Context: said: 'yes' # not a comment\n---\nkey: value")
     assert rule["title"].startswith("Proxy request for http://evil.example/a: b #c?d=*")
+    assert "\n" not in rule["title"]  # a title is one line
 
 
 def test_sigma_wildcards_in_values_are_escaped():

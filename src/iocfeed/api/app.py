@@ -24,6 +24,7 @@ from iocfeed.api.stix_export import export_stix
 from iocfeed.api.taxii import TAXII_DISCOVERY_ROUTES
 from iocfeed.api.taxii_objects import TAXII_OBJECT_ROUTES
 from iocfeed.api.totals import TotalCache
+from iocfeed.api.ui import ROUTES as UI_ROUTES
 from iocfeed.api.usage import FLUSH_INTERVAL_SECONDS, UsageRecorder
 from iocfeed.config import Settings, load_settings, load_tiers
 from iocfeed.keyring import Keyring, load_or_create_secret
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.readyz,
             docs.openapi_json,
             docs.docs,
+            *UI_ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[flush_usage_periodically],

@@ -8,7 +8,6 @@ modules (iocfeed.exports.*) document their mappings.
 
 from __future__ import annotations
 
-import itertools
 import socket
 from collections.abc import Iterator
 from typing import Annotated
@@ -95,8 +94,17 @@ def start_export(svc: Services, query: ListQuery) -> tuple[Batches, dict[str, st
         sync_clock = read_sync_clock(connection)
     batches = stream_rows(svc, query)
     first = next(batches, None)
-    rest: Batches = itertools.chain([first], batches) if first is not None else iter(())
+    rest = _first_then(first, batches) if first is not None else iter(())
     return rest, {"X-Sync-Since": format_us(sync_clock) or "1970-01-01T00:00:00Z"}
+
+
+def _first_then(first: list[tuple[IndicatorRow, SourceRef | None]], rest: Batches) -> Batches:
+    """`first`, then the rest. Not itertools.chain([first], rest): its argument tuple would keep the
+    first batch alive until the very end of the stream, one batch more in memory for nothing."""
+    holder = [first]
+    del first
+    yield holder.pop()
+    yield from rest
 
 
 def export_key(query: ListQuery) -> str:

@@ -93,7 +93,7 @@ def tlp_of(row: IndicatorRow) -> str:
     return TLP_BY_CONFIDENCE.get(row.confidence, "tlp:amber")
 
 
-def misp_attribute(row: IndicatorRow, source: SourceRef | None, event: str) -> dict[str, object]:
+def misp_attribute(row: IndicatorRow, source: SourceRef | None, event: uuid.UUID) -> dict[str, object]:
     """The attribute of one record (not for `mitre-attack` records, which have none)."""
     misp_type, category = MISP_TYPES[row.type]
     tags = [tlp_of(row), f'iocfeed:confidence="{row.confidence}"']
@@ -104,7 +104,7 @@ def misp_attribute(row: IndicatorRow, source: SourceRef | None, event: str) -> d
     tags.extend(_decode_list(row.tags))
     tags.extend(tag for attack_id in _decode_list(row.mitre_techniques) if (tag := attack_tag(attack_id)))
     return {
-        "uuid": str(uuid.uuid5(uuid.UUID(event), row.id)),
+        "uuid": str(uuid.uuid5(event, row.id)),
         "type": misp_type,
         "category": category,
         "value": row.value,
@@ -119,14 +119,14 @@ def misp_attribute(row: IndicatorRow, source: SourceRef | None, event: str) -> d
 
 def misp_event_chunks(batches: Iterable[Batch], *, info: str, export_key: str, now: int) -> Iterator[bytes]:
     """The event as byte chunks: the head, one chunk of attributes per batch, then the event's tags."""
-    event = event_uuid(export_key)
+    event = uuid.UUID(event_uuid(export_key))
     head = {
         "info": info,
         "date": day_string(now),
         "threat_level_id": THREAT_LEVEL_UNDEFINED,
         "analysis": ANALYSIS_COMPLETED,
         "published": False,
-        "uuid": event,
+        "uuid": str(event),
         "timestamp": str(now // MICROS_PER_SECOND),
     }
     # The head's closing brace is dropped so the Attribute list can follow inside the same object.

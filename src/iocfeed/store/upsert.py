@@ -7,37 +7,64 @@ changes nothing visible leaves the row alone, so delta clients do not download t
 
 Runs inside `store.writer.write_batch`: the single writer, so reading max(pk) to number new rows and
 reading sightings before writing them are both race-free.
+
+Big feeds are mostly values never seen before, each listed once: those take a fast path that
+derives the row directly from its one sighting (`_derive_new`, which must agree with `_derive`; a
+test holds them to it). Values already stored, or listed by several articles in one batch, take
+the general path. Reads and writes of a batch go through `store.bulk` (the driver's cursor, one
+statement per batch for reads, multi-row inserts or COPY for new rows).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import msgspec
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, func, select
 
 from iocfeed.scoring import SourceEvidence, lifecycle_status, score_indicator
 from iocfeed.sectors import sectors_mask
+from iocfeed.store import bulk
 from iocfeed.store.codes import BEST_SIGHTING_COLUMN, categories_mask
 from iocfeed.store.schema import indicators, sightings, sources
 from iocfeed.store.writer import WriteBatch
 
 # Namespace of indicator ids: uuid5(INDICATOR_NAMESPACE, "type|value"). Fixed forever.
 INDICATOR_NAMESPACE = uuid.UUID("6f1c2b7e-3d0a-5e8b-9c41-2a7d9e0b5c13")
-_CHUNK = 500  # ids per IN (...) list: well under every backend's bound-parameter limit
+_CHUNK = 5_000  # indicators re-derived per statement by rederive_indicators
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder(list[str]).decode
+_NAMESPACE_BYTES = INDICATOR_NAMESPACE.bytes
+# uuid5 keeps two bits of the 9th byte for the RFC 4122 variant (10xx): its first hex digit.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def indicator_uuid(indicator_type: str, value: str) -> str:
-    return str(uuid.uuid5(INDICATOR_NAMESPACE, f"{indicator_type}|{value}"))
+    """str(uuid.uuid5(INDICATOR_NAMESPACE, "type|value")), without building UUID objects (this runs
+    for every row of every feed)."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{indicator_type}|{value}".encode(), usedforsecurity=False)
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def encode_list(values: Iterable[str]) -> str:
     return _json_encode(sorted(set(values))).decode()
+
+
+@lru_cache(maxsize=4_096)
+def _encode_tuple(values: tuple[str, ...]) -> str:
+    return encode_list(values)
+
+
+def _encode_cached(values: Iterable[str]) -> str:
+    """encode_list for the tags, sectors and techniques of one observation: feeds repeat a few
+    combinations a million times."""
+    return _encode_tuple(values if type(values) is tuple else tuple(values))
 
 
 def decode_list(text: str | None) -> list[str]:
