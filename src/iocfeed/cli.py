@@ -671,6 +671,9 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    proxy_ips: Annotated[
+        str, typer.Option(help="reverse proxies whose X-Forwarded-* headers are trusted (comma list, or *)")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the HTTP API."""
     import uvicorn
@@ -686,6 +689,8 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=proxy_ips,
     )
 
 
@@ -735,7 +740,7 @@ def demo(
         soft_wrap=True,
     )
     if serve_after:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, proxy_ips="127.0.0.1")
 
 
 def main() -> None:
