@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import Body, PathParameter, QueryParameter
 
 from iocfeed.api.auth import Caller, authenticate
 from iocfeed.api.serialize import encode_json
@@ -86,7 +86,7 @@ def list_account_keys(request: Request) -> Response[bytes]:
 
 
 @post("/api/v1/keys", summary="Mint a key (shown once)", tags=["keys"], sync_to_thread=False, status_code=201)
-def create_account_key(request: Request, data: KeyCreate) -> Response[bytes]:
+def create_account_key(request: Request, data: Annotated[KeyCreate, Body()]) -> Response[bytes]:
     svc = services(request)
     caller = authenticate(request, svc)
     if not data.name.strip() or len(data.name) > 200:

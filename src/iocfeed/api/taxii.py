@@ -15,12 +15,16 @@ name blank or `apikey`; TAXII clients send it that way), Bearer or X-API-Key. Er
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from litestar import Request, Response, get
+from litestar.params import PathParameter
 
 from iocfeed.api.taxii_common import API_ROOT_PATH, TAXII_MEDIA_TYPE, taxii_caller, taxii_response
 from iocfeed.errors import NotFound
 from iocfeed.exports.stix import INDICATOR_TYPES, STIX_MEDIA_TYPE
+
+PathId = Annotated[str, PathParameter()]
 
 # TAXII's max_content_length is the largest request body the server takes. This one takes no
 # bodies (it is read-only); the figure is the web framework's own body limit.
@@ -117,7 +121,7 @@ def list_collections(request: Request) -> Response[bytes]:
 
 
 @get(f"{API_ROOT_PATH}collections/{{collection_id:str}}/", include_in_schema=False, sync_to_thread=True)
-def get_collection(request: Request, collection_id: str) -> Response[bytes]:
+def get_collection(request: Request, collection_id: PathId) -> Response[bytes]:
     taxii_caller(request)
     return taxii_response(find_collection(collection_id).resource())
 

@@ -10,9 +10,10 @@ date_added: iocfeed keeps one version of each object, the current one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
+from litestar.params import PathParameter
 from sqlalchemy import Connection
 
 from iocfeed.api.taxii import find_collection
@@ -23,6 +24,8 @@ from iocfeed.exports.stix import STIX_MEDIA_TYPE, stix_object, stix_timestamp
 from iocfeed.store.queries import with_sources
 from iocfeed.store.writer import read_sync_clock
 from iocfeed.timeutil import now_us
+
+PathId = Annotated[str, PathParameter()]
 
 _COLLECTION = f"{API_ROOT_PATH}collections/{{collection_id:str}}/"
 
@@ -78,21 +81,21 @@ def _objects(connection: Connection, entries: list[Entry]) -> list[dict[str, Any
 
 
 @get(f"{_COLLECTION}objects/", include_in_schema=False, sync_to_thread=True)
-def get_objects(request: Request, collection_id: str) -> Response[bytes]:
+def get_objects(request: Request, collection_id: PathId) -> Response[bytes]:
     page = _read(request, collection_id, render=True)
     body = {**page.envelope, "objects": page.objects} if page.objects else page.envelope
     return taxii_response(body, page.headers())
 
 
 @get(f"{_COLLECTION}objects/{{object_id:str}}/", include_in_schema=False, sync_to_thread=True)
-def get_object(request: Request, collection_id: str, object_id: str) -> Response[bytes]:
+def get_object(request: Request, collection_id: PathId, object_id: PathId) -> Response[bytes]:
     page = _read(request, collection_id, object_id, render=True)
     body = {**page.envelope, "objects": page.objects} if page.objects else page.envelope
     return taxii_response(body, page.headers())
 
 
 @get(f"{_COLLECTION}objects/{{object_id:str}}/versions/", include_in_schema=False, sync_to_thread=True)
-def get_object_versions(request: Request, collection_id: str, object_id: str) -> Response[bytes]:
+def get_object_versions(request: Request, collection_id: PathId, object_id: PathId) -> Response[bytes]:
     page = _read(request, collection_id, object_id, render=False)
     body = dict(page.envelope)
     if page.entries:
@@ -101,7 +104,7 @@ def get_object_versions(request: Request, collection_id: str, object_id: str) ->
 
 
 @get(f"{_COLLECTION}manifest/", include_in_schema=False, sync_to_thread=True)
-def get_manifest(request: Request, collection_id: str) -> Response[bytes]:
+def get_manifest(request: Request, collection_id: PathId) -> Response[bytes]:
     page = _read(request, collection_id, render=False)
     body = dict(page.envelope)
     if page.entries:
