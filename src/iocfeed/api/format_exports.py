@@ -9,7 +9,6 @@ modules (iocfeed.exports.*) document their mappings.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Annotated
 
 import msgspec
@@ -17,19 +16,26 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from iocfeed.api.exporting import export_request, stream_rows
+from iocfeed.api.exporting import (
+    CategoryFilter,
+    ConfidenceFilter,
+    ExportLimit,
+    IndustryFilter,
+    MinConfidenceFilter,
+    SinceFilter,
+    SortOrder,
+    StatusFilter,
+    TypeFilter,
+    export_request,
+    start_export,
+)
 from iocfeed.api.params import ListQuery
-from iocfeed.api.services import Services
 from iocfeed.errors import InvalidParameter
 from iocfeed.exports.cef import cef_chunks
 from iocfeed.exports.misp import misp_event_chunks
 from iocfeed.exports.openioc import openioc_chunks
 from iocfeed.exports.sigma import sigma_chunks
-from iocfeed.store.queries import IndicatorRow, SourceRef
-from iocfeed.store.writer import read_sync_clock
-from iocfeed.timeutil import format_us, now_us
-
-Batches = Iterator[list[tuple[IndicatorRow, SourceRef | None]]]
+from iocfeed.timeutil import now_us
 
 MEDIA_TYPES = {
     "misp": "application/json",
@@ -38,73 +44,6 @@ MEDIA_TYPES = {
     "sigma": "application/yaml",  # RFC 9512
 }
 CEF_FORMATS = ("cef", "syslog")
-
-# The list's filters, declared on each route for the OpenAPI document; api.params reads and
-# validates them (with the list's messages) through export_request, so the handlers ignore them.
-TypeFilter = Annotated[
-    str | None,
-    QueryParameter(
-        name="type",
-        required=False,
-        description="ipv4 ipv6 domain url md5 sha1 sha256 sha512 cve mitre-attack email (comma list)",
-    ),
-]
-ConfidenceFilter = Annotated[
-    str | None, QueryParameter(required=False, description="high medium low (comma list)")
-]
-MinConfidenceFilter = Annotated[str | None, QueryParameter(required=False, description="low medium high")]
-CategoryFilter = Annotated[
-    str | None, QueryParameter(required=False, description="government commercial community (comma list)")
-]
-IndustryFilter = Annotated[
-    str | None, QueryParameter(required=False, description="CISA sector slug (comma list)")
-]
-SinceFilter = Annotated[
-    str | None, QueryParameter(required=False, description="ISO 8601: updated strictly after")
-]
-StatusFilter = Annotated[
-    str | None,
-    QueryParameter(required=False, description="active (default) expired false-positive revoked all"),
-]
-SortOrder = Annotated[
-    str | None,
-    QueryParameter(
-        required=False, description="updated_at -updated_at first_seen -first_seen last_seen -last_seen"
-    ),
-]
-ExportLimit = Annotated[
-    str | None,
-    QueryParameter(required=False, description="1..the tier's export cap (default 10,000 or the cap)"),
-]
-
-
-def start_export(svc: Services, query: ListQuery) -> tuple[Batches, dict[str, str]]:
-    """The batches to stream, with the first one already read, and the response headers.
-
-    An export has no pages (it streams every match up to `limit`), so `cursor` and `offset` are
-    refused rather than ignored. The sync clock is read before the rows, as the list does (see
-    store.writer): `X-Sync-Since` is the `since` of the next delta export. The first batch is read
-    here, before the status line goes out, so an unreachable database is a 503 with the error
-    envelope rather than a document cut short.
-    """
-    if query.cursor is not None or query.page.offset:
-        name = "cursor" if query.cursor is not None else "offset"
-        raise InvalidParameter(name, f"{name} does not apply to exports; narrow the export with since.")
-    with svc.read_engine.connect() as connection:
-        sync_clock = read_sync_clock(connection)
-    batches = stream_rows(svc, query)
-    first = next(batches, None)
-    rest = _first_then(first, batches) if first is not None else iter(())
-    return rest, {"X-Sync-Since": format_us(sync_clock) or "1970-01-01T00:00:00Z"}
-
-
-def _first_then(first: list[tuple[IndicatorRow, SourceRef | None]], rest: Batches) -> Batches:
-    """`first`, then the rest. Not itertools.chain([first], rest): its argument tuple would keep the
-    first batch alive until the very end of the stream, one batch more in memory for nothing."""
-    holder = [first]
-    del first
-    yield holder.pop()
-    yield from rest
 
 
 def export_key(query: ListQuery) -> str:

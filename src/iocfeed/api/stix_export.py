@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated
 
 from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from iocfeed.api.exporting import export_request, stream_rows
+from iocfeed.api.exporting import export_request, start_export
 from iocfeed.errors import InvalidParameter
 from iocfeed.exports.stix import STIX_MEDIA_TYPE, TLP_LEVELS, stream_bundle
-from iocfeed.store.writer import read_sync_clock
-from iocfeed.timeutil import format_us, now_us
+from iocfeed.timeutil import now_us
 
 
 def parse_tlp(raw: str | None) -> str | None:
@@ -68,18 +66,6 @@ def export_stix(
 ) -> Stream:
     svc, _caller, query = export_request(request, "The STIX export")
     level = parse_tlp(request.query_params.get("tlp"))
-    # The export streams every match up to `limit` in one response; it has no pages to step through.
-    if query.cursor is not None or query.page.offset:
-        name = "cursor" if query.cursor is not None else "offset"
-        raise InvalidParameter(name, f"{name} does not apply to exports; narrow the export with since.")
-    with svc.read_engine.connect() as connection:
-        # Read before the rows (they are read later, while streaming): see store.writer.
-        sync_clock = read_sync_clock(connection)
-    headers = {"X-Sync-Since": format_us(sync_clock) or "1970-01-01T00:00:00Z"}
-    batches = stream_rows(svc, query)
-    # The first batch is read here, so a database that cannot be reached is a 503 with the error
-    # envelope, not a bundle cut short after its status line has gone out.
-    first = next(batches, None)
-    rest = itertools.chain([first], batches) if first is not None else iter(())
+    rest, headers = start_export(svc, query)
     chunks = stream_bundle(rest, now=now_us(), tlp=level)
     return Stream(chunks, media_type=STIX_MEDIA_TYPE, headers=headers)
