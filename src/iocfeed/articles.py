@@ -25,7 +25,8 @@ MAX_PAGE_CHARS = 5_000_000  # a 5 MB advisory page is already extraordinary
 _MAIN_RE = re.compile(r"<(main|article)\b[^>]*>(.*)</\1\s*>", re.IGNORECASE | re.DOTALL)
 _CHROME_RE = re.compile(r"<(nav|header|footer|aside)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _LINK_TARGET_RE = re.compile(
-    r"""\s(?:href|src|action|formaction|cite|data-src|data-href)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE
+    r"""\s(?:href|src|action|formaction|cite|data-src|data-href)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""",
+    re.IGNORECASE,
 )
 
 

@@ -141,7 +141,9 @@ def import_file(
     """Import indicators from a file through the same path as the feeds."""
     settings = settings_from_env()
     # A .txt file is a list (one value per line); only HTML and Markdown are read as prose by default.
-    fmt = fmt or (_kind_from_suffix(file.name) if file.suffix.lower() != ".txt" else None) or guess_format(file)
+    fmt = (
+        fmt or (_kind_from_suffix(file.name) if file.suffix.lower() != ".txt" else None) or guess_format(file)
+    )
     fmt = {"md": "markdown"}.get(fmt, fmt)
     if fmt not in FORMATS and fmt not in PROSE_FORMATS:
         fail(f"--format must be one of {', '.join((*FORMATS, 'html', 'markdown', 'text'))}")
@@ -635,14 +637,20 @@ def screen(
 @app.command("pull")
 def pull_command(
     server: Annotated[str, typer.Option(help="the iocfeed server, e.g. https://iocfeed.example.org")],
-    key_env: Annotated[str, typer.Option(help="environment variable holding the API key (never the key itself)")],
+    key_env: Annotated[
+        str, typer.Option(help="environment variable holding the API key (never the key itself)")
+    ],
     state: Annotated[Path, typer.Option(help="state file: sync position and the current list")],
     fmt: Annotated[str, typer.Option("--format", help="txt, csv or json")] = "txt",
     types: Annotated[list[str] | None, typer.Option("--type", help="indicator type (repeatable)")] = None,
     confidence: Annotated[list[str] | None, typer.Option(help="confidence band (repeatable)")] = None,
     min_confidence: Annotated[str | None, typer.Option(help="low, medium or high")] = None,
-    categories: Annotated[list[str] | None, typer.Option("--category", help="source category (repeatable)")] = None,
-    industries: Annotated[list[str] | None, typer.Option("--industry", help="CISA sector (repeatable)")] = None,
+    categories: Annotated[
+        list[str] | None, typer.Option("--category", help="source category (repeatable)")
+    ] = None,
+    industries: Annotated[
+        list[str] | None, typer.Option("--industry", help="CISA sector (repeatable)")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="seconds per request")] = 30.0,
 ) -> None:
     """Keep a blocklist current for a firewall's cron job: applies additions and removals, prints the

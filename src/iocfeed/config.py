@@ -74,7 +74,6 @@ class Tier:
     key_quota: int
     max_export: int = 0  # indicators in one export (STIX, MISP, CEF, OpenIOC, Sigma) response
 
-
     def allows_format(self, fmt: str) -> bool:
         return fmt in self.formats
 

@@ -6,11 +6,18 @@
 A row that cannot become an indicator is rejected with its location and the reason, and the rest
 goes on. A failure inside a batch rolls that batch back whole; batches already committed stay, and
 the run is recorded as failed with the error.
+
+Speed: the database's work on a batch (index maintenance, mostly, done in C with the GIL released)
+runs on a writer thread while this thread reads and canonicalizes the next batch (`_BatchWriter`);
+batches are still written one at a time, in order, each in its own transaction. Feeds repeat their
+type names, dates, tags and sectors endlessly, so `_Converter` remembers what each spelling became.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -35,8 +42,15 @@ from iocfeed.store.catalog import (
     source_indicator_pks,
     start_run,
 )
+from iocfeed.store.engine import bulk_writes
 from iocfeed.store.lock import ingest_lock
-from iocfeed.store.upsert import Observation, UpsertCounts, rederive_indicators, upsert_observations
+from iocfeed.store.upsert import (
+    Observation,
+    SourceInfo,
+    UpsertCounts,
+    rederive_indicators,
+    upsert_observations,
+)
 from iocfeed.store.writer import write_batch
 from iocfeed.timeutil import MICROS_PER_SECOND, now_us, parse_instant
 
@@ -110,6 +124,95 @@ def to_observation(record: RawRecord, mapping: RecordMapping) -> Observation:
     )
 
 
+_CACHE_LIMIT = 4_096  # spellings remembered per field; a cache that fills up starts again
+
+
+class _Converter:
+    """`to_observation` for one run, remembering what each spelling of a type name, date, tag list,
+    sector list and technique list became (the same answers, without working them out again).
+    Values are not remembered: the canonicalizers keep their own caches where it pays."""
+
+    def __init__(self, mapping: RecordMapping) -> None:
+        self.mapping = mapping
+        self._hints: dict[str | None, IndicatorType | None] = {}
+        self._instants: dict[tuple[str, str], int | None] = {}
+        self._tags: dict[object, tuple[str, ...]] = {}
+        self._industries: dict[object, tuple[str, ...]] = {}
+        self._techniques: dict[object, tuple[str, ...]] = {}
+
+    def __call__(self, record: RawRecord) -> Observation:
+        if record.error:
+            raise InvalidIndicator(record.error)
+        if not isinstance(record.value, str):
+            raise InvalidIndicator(f"the value is {type(record.value).__name__}, not text")
+        raw_value = record.value.strip()
+        if not raw_value:
+            raise InvalidIndicator("empty value")
+        mapping = self.mapping
+        hint = mapping.fixed_type or self._hint(record.type)
+        value = _strip_port(raw_value) if mapping.strip_port else raw_value
+        canonical = canonicalize_any(value, hint)
+        return Observation(
+            type=canonical.type.value,
+            value=canonical.value,
+            raw_value=raw_value[:2048],
+            first_seen=self._instant(record.first_seen, "first_seen"),
+            last_seen=self._instant(record.last_seen, "last_seen"),
+            tags=self._cached(self._tags, record.tags, self._tags_of),
+            industries=self._cached(self._industries, record.industries, self._industries_of),
+            context=_text(record.context, MAX_CONTEXT_LENGTH),
+            reference_url=_text(record.reference_url, 2048),
+            mitre_techniques=self._cached(self._techniques, record.mitre_techniques, _techniques),
+        )
+
+    def _hint(self, name: str | None) -> IndicatorType | None:
+        try:
+            return self._hints[name]
+        except (KeyError, TypeError):
+            pass
+        hint = _type_hint(name, self.mapping.type_map)  # an unknown name raises, and is not kept
+        if isinstance(name, str) and len(self._hints) < _CACHE_LIMIT:
+            self._hints[name] = hint
+        return hint
+
+    def _instant(self, text: str | None, name: str) -> int | None:
+        if not isinstance(text, str):
+            return None
+        key = (text, name)
+        found = self._instants.get(key, _MISSING)
+        if found is _MISSING:
+            found = _instant(text, name, self.mapping.time_shift_us)  # a bad date raises, not kept
+            if len(self._instants) >= _CACHE_LIMIT:
+                self._instants.clear()
+            self._instants[key] = found
+        return found  # type: ignore[return-value]
+
+    def _tags_of(self, raw: str | list[str] | None) -> tuple[str, ...]:
+        return _tags(raw, self.mapping)
+
+    def _industries_of(self, raw: str | list[str] | None) -> tuple[str, ...]:
+        return _industries(raw, self.mapping.industries)
+
+    @staticmethod
+    def _cached(
+        cache: dict[object, tuple[str, ...]],
+        raw: str | list[str] | None,
+        compute: Callable[[str | list[str] | None], tuple[str, ...]],
+    ) -> tuple[str, ...]:
+        if not isinstance(raw, str) and raw is not None:  # a list: not hashable, and rare
+            return compute(raw)
+        found = cache.get(raw)
+        if found is None:
+            found = compute(raw)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[raw] = found
+        return found
+
+
+_MISSING = object()
+
+
 class Screening(Protocol):
     """What the pipeline needs of a screener (iocfeed.indicators.screen.Screener)."""
 
@@ -139,7 +242,7 @@ def ingest_records(
     With record_health the source's health follows the run; a fetching caller records it itself,
     together with what it fetched.
     """
-    with ingest_lock(engine) if take_lock else nullcontext():
+    with ingest_lock(engine) if take_lock else nullcontext(), bulk_writes(engine):
         result = _ingest(engine, settings, spec, items, mapping, kind, screener, on_progress)
     if record_health:
         record_outcome(
@@ -168,48 +271,47 @@ def _ingest(
     result = IngestResult(source=source.name, run_id=run_id, source_id=source.id)
     observed_at = now_us()
     granularity = settings.last_seen_granularity_seconds * MICROS_PER_SECOND
+    convert = _Converter(mapping)
+    screen = screener.screen if screener is not None else None
     pending: list[Observation] = []
+    batch_size = settings.batch_size
 
     def add(observation: Observation) -> None:
-        if screener is not None:
-            verdict = screener.screen(observation.type, observation.value)
+        if screen is not None:
+            verdict = screen(observation.type, observation.value)
             if verdict is not None:
                 observation.screened_by = verdict.list_name
         pending.append(observation)
         result.accepted += 1
 
-    def flush() -> None:
-        with write_batch(engine) as batch:
-            result.counts.add(
-                upsert_observations(
-                    batch, source, pending, observed_at=observed_at, last_seen_granularity=granularity
-                )
-            )
-        pending.clear()
-
+    writer = _BatchWriter(engine, source, observed_at, granularity, result)
     try:
-        if declaration_changed:
-            _rederive_source(engine, source.id, observed_at)
-        for item in items:
-            if isinstance(item, ArticleInput):
-                found = _add_article(engine, source.id, item, mapping, add)
-                result.articles += 1
-                result.parsed += found
-            elif item.skipped:  # the source itself says this row is not for detection (MISP to_ids, ...)
-                result.parsed += 1
-                result.skipped += 1
-            else:
-                result.parsed += 1
-                try:
-                    add(to_observation(item, mapping))
-                except InvalidIndicator as exc:
-                    _reject(result, item, exc.reason)
-            if len(pending) >= settings.batch_size:
-                flush()
-                if on_progress:
-                    on_progress(result.parsed)
-        if pending:
-            flush()
+        try:
+            if declaration_changed:
+                _rederive_source(engine, source.id, observed_at)
+            for item in items:
+                if isinstance(item, ArticleInput):
+                    found = _add_article(engine, source.id, item, mapping, add)
+                    result.articles += 1
+                    result.parsed += found
+                elif item.skipped:  # the source says this row is not for detection (MISP to_ids, ...)
+                    result.parsed += 1
+                    result.skipped += 1
+                else:
+                    result.parsed += 1
+                    try:
+                        add(convert(item))
+                    except InvalidIndicator as exc:
+                        _reject(result, item, exc.reason)
+                if len(pending) >= batch_size:
+                    writer.submit(pending)
+                    pending = []
+                    if on_progress:
+                        on_progress(result.parsed)
+            if pending:
+                writer.submit(pending)
+        finally:
+            writer.close()  # waits for the batch being written; raises what a batch raised
         if on_progress:
             on_progress(result.parsed)
     except IocfeedError as exc:
@@ -220,6 +322,101 @@ def _ingest(
         raise
     finish_run(engine, run_id, source.id, _totals(result), result.error)
     return result
+
+
+class _BatchWriter:
+    """Writes batches in order, one transaction each, on a thread of its own, so that the next
+    batch is read and canonicalized while the database works on this one. At most one batch waits
+    while another is written (memory stays bounded).
+
+    A batch that fails stops the writing: `submit` or `close` raises its exception, no later batch
+    is written, and the run's counts are put back to what they were when that batch was handed
+    over, as if reading had stopped there (which it did, before there was a writer thread).
+    """
+
+    _DONE = None
+
+    def __init__(
+        self, engine: Engine, source: SourceInfo, observed_at: int, granularity: int, result: IngestResult
+    ) -> None:
+        self._engine = engine
+        self._source = source
+        self._observed_at = observed_at
+        self._granularity = granularity
+        self._result = result
+        self._queue: queue.Queue[tuple[list[Observation], _Tally] | None] = queue.Queue(maxsize=1)
+        self._failure: tuple[BaseException, _Tally] | None = None
+        self._thread: threading.Thread | None = None
+
+    def submit(self, observations: list[Observation]) -> None:
+        self._raise_failure()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="iocfeed-batch-writer", daemon=True)
+            self._thread.start()
+        self._queue.put((observations, _Tally.of(self._result)))
+        self._raise_failure()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(self._DONE)
+            self._thread.join()
+            self._thread = None
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            error, tally = self._failure
+            tally.restore(self._result)
+            raise error
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if self._failure is not None:
+                continue  # drain: nothing after a failed batch is written
+            observations, tally = item
+            try:
+                with write_batch(self._engine) as batch:
+                    counts = upsert_observations(
+                        batch,
+                        self._source,
+                        observations,
+                        observed_at=self._observed_at,
+                        last_seen_granularity=self._granularity,
+                    )
+                self._result.counts.add(counts)
+            except BaseException as exc:  # handed to the reading thread, which raises it
+                self._failure = (exc, tally)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """The run's counts at one moment."""
+
+    parsed: int
+    accepted: int
+    rejected: int
+    skipped: int
+    articles: int
+    kept_rejections: int
+
+    @classmethod
+    def of(cls, result: IngestResult) -> _Tally:
+        return cls(
+            result.parsed,
+            result.accepted,
+            result.rejected,
+            result.skipped,
+            result.articles,
+            len(result.rejections),
+        )
+
+    def restore(self, result: IngestResult) -> None:
+        result.parsed, result.accepted, result.rejected = self.parsed, self.accepted, self.rejected
+        result.skipped, result.articles = self.skipped, self.articles
+        del result.rejections[self.kept_rejections :]
 
 
 def _add_article(

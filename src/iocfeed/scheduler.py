@@ -67,7 +67,9 @@ class Scheduler:
             if future.done():
                 del self._running[name]
                 outcome = future.result()
-                log.info("%s: %s (%s) in %.1f s", outcome.name, outcome.status, outcome.message, outcome.seconds)
+                log.info(
+                    "%s: %s (%s) in %.1f s", outcome.name, outcome.status, outcome.message, outcome.seconds
+                )
                 if self.on_outcome:
                     self.on_outcome(outcome)
         started = []

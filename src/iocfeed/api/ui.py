@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, Response, get
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
 from iocfeed.api.auth import authenticate
@@ -57,7 +57,11 @@ def console_page(request: Request) -> Response[bytes]:
 
 
 @get("/ui/assets/{version:str}/{name:str}", include_in_schema=False, sync_to_thread=False)
-def console_asset(request: Request, version: str, name: str) -> Response[bytes]:
+def console_asset(
+    request: Request,
+    version: Annotated[str, PathParameter()],
+    name: Annotated[str, PathParameter()],
+) -> Response[bytes]:
     bundle = load_assets()
     asset = bundle.files.get(name)  # a fixed set of names: no path is ever built from the request
     if asset is None:

@@ -16,10 +16,12 @@ from importlib import resources
 ASSETS_PREFIX = "/ui/assets"
 VERSION_PLACEHOLDER = "{{ASSETS}}"  # in index.html, replaced by /ui/assets/<version>
 
+# Litestar adds "; charset=utf-8" to text/* types itself.
+# Litestar adds "; charset=utf-8" to text/* types itself.
 MEDIA_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
+    ".html": "text/html",
+    ".css": "text/css",
+    ".js": "text/javascript",
     ".svg": "image/svg+xml",
 }
 

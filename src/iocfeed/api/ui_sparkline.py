@@ -5,14 +5,14 @@ so the Feeds page needs one call however many sources there are (a free key has 
 minute). Columns, not a line: the counts are per day and a feed's quiet days must show as gaps.
 Colours are `currentColor`, so the charts follow the page's light or dark theme when inlined.
 
-The counts are cached per (window, writer clock): they change only when ingestion writes, and the
-query scans a month of sightings (see store.activity).
+The counts are cached per window and refreshed in the background when ingestion has written since
+(ActivityCache): the query scans a month of sightings (see store.activity).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import OrderedDict
 from datetime import timedelta
 from xml.sax.saxutils import escape, quoteattr
 
@@ -26,29 +26,62 @@ COLUMN_WIDTH = 3
 COLUMN_GAP = 1
 CHART_HEIGHT = 24
 ROW_SPACING = 30  # between charts when the document is opened on its own
-MAX_CACHED_WINDOWS = 16
+
+log = logging.getLogger(__name__)
 
 
 class ActivityCache:
-    """The last few activity windows, each exact for the writer clock it was counted at."""
+    """The activity window of each length, exact for the writer clock it was counted at.
+
+    Ingestion writes every few minutes, and on a store without the suggested index (store.activity)
+    a count costs a few hundred ms; so once a window has been counted, a newer clock is served the
+    previous counts at once while one background thread counts again (one refresh behind at most,
+    for a chart whose unit is a day). Only the first request of a day and window waits.
+    """
 
     def __init__(self) -> None:
-        self._windows: OrderedDict[tuple[int, int, int], ActivityWindow] = OrderedDict()
+        self._windows: dict[tuple[int, int], ActivityWindow] = {}  # (days, today's midnight) -> counts
+        self._refreshing: set[tuple[int, int]] = set()
         self._lock = threading.Lock()
 
     def window(self, engine: Engine, now: int, days: int) -> ActivityWindow:
-        with engine.connect() as connection:
-            key = (days, window_start(now, days), read_sync_clock(connection))
-            with self._lock:
-                cached = self._windows.get(key)
-            if cached is not None:
-                return cached
-            window = daily_sightings_by_source(connection, now, days)
+        key = (days, window_start(now, 1))
         with self._lock:
-            self._windows[(days, window.first_day_us, window.clock)] = window
-            while len(self._windows) > MAX_CACHED_WINDOWS:
-                self._windows.popitem(last=False)
+            cached = self._windows.get(key)
+        if cached is not None:
+            with engine.connect() as connection:
+                if read_sync_clock(connection) != cached.clock:
+                    self._refresh_in_background(engine, now, key)
+            return cached
+        return self._count(engine, now, key)
+
+    def _count(self, engine: Engine, now: int, key: tuple[int, int]) -> ActivityWindow:
+        with engine.connect() as connection:
+            window = daily_sightings_by_source(connection, now, key[0])
+        with self._lock:
+            current = self._windows.get(key)
+            if current is None or current.clock <= window.clock:
+                self._windows[key] = window
+            for old in [k for k in self._windows if k[1] < key[1]]:  # windows that ended yesterday
+                del self._windows[old]
         return window
+
+    def _refresh_in_background(self, engine: Engine, now: int, key: tuple[int, int]) -> None:
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def refresh() -> None:
+            try:
+                self._count(engine, now, key)
+            except Exception:
+                log.exception("counting source activity failed; serving the previous counts")
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=refresh, name="iocfeed-activity", daemon=True).start()
 
 
 def _day(first_day_us: int, offset: int) -> str:
@@ -99,4 +132,3 @@ def sparklines_document(window: ActivityWindow, only_source: str | None = None) 
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'data-first-day="{_day(window.first_day_us, 0)}" data-days="{window.days}">{charts}</svg>'
     ).encode()
-

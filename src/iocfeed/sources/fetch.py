@@ -269,7 +269,11 @@ def _handle(
         bytes_read=received,
         url=safe_url,
         size=body.size,
-        headers={name.lower(): value for name, value in response.headers.items() if name.lower().startswith("x-taxii")},
+        headers={
+            name.lower(): value
+            for name, value in response.headers.items()
+            if name.lower().startswith("x-taxii")
+        },
     )
 
 

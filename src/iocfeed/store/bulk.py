@@ -15,18 +15,14 @@ transaction, with prebuilt tuples:
   their keys are absent), so they are copied straight into the table, no staging needed.
 - Updating: `executemany` with tuples.
 
-While a batch is written, SQLite does not memory-map the database file (`bulk_settings`): a
-million-row ingest would otherwise map every page it touches into the writer's memory (the whole
-file: RSS grows with the database). The page cache and the operating system's file cache serve the
-writer as fast (measured), and the connection's own setting is restored for the readers that use
-it next.
+Connection settings for big ingests (no memory-mapped reads, rarer WAL checkpoints) are
+`store.engine.bulk_writes`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -42,22 +38,6 @@ def is_sqlite(connection: Connection) -> bool:
 
 def _cursor(connection: Connection) -> Any:
     return connection.connection.cursor()  # the DBAPI cursor, in the connection's transaction
-
-
-@contextmanager
-def bulk_settings(connection: Connection) -> Iterator[None]:
-    """SQLite: no memory-mapped reads for the duration of the block (see the module doc)."""
-    if not is_sqlite(connection):
-        yield
-        return
-    cursor = _cursor(connection)
-    mapped = cursor.execute("PRAGMA mmap_size").fetchone()[0]
-    cursor.execute("PRAGMA mmap_size=0")
-    try:
-        yield
-    finally:
-        cursor.execute(f"PRAGMA mmap_size={int(mapped)}")
-        cursor.close()
 
 
 def select_where_in(

@@ -128,7 +128,9 @@ def finish_run(
             select(func.count(sightings.c.indicator_pk.distinct())).where(sightings.c.source_id == source_id)
         ).scalar_one()
         connection.execute(
-            update(sources).where(sources.c.id == source_id).values(last_run_at=now, indicator_count=indicator_count)
+            update(sources)
+            .where(sources.c.id == source_id)
+            .values(last_run_at=now, indicator_count=indicator_count)
         )
 
 
@@ -196,7 +198,9 @@ def record_outcome(
         values["last_accepted"] = accepted
     with write_transaction(engine) as connection:
         connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
-        failures, = connection.execute(select(sources.c.consecutive_failures).where(sources.c.id == source_id)).one()
+        (failures,) = connection.execute(
+            select(sources.c.consecutive_failures).where(sources.c.id == source_id)
+        ).one()
         if status == "failed":
             health = "error" if failures >= ERROR_AFTER_FAILURES else "degraded"
         else:

@@ -213,4 +213,7 @@ def with_sources(
 ) -> list[tuple[IndicatorRow, SourceRef | None]]:
     """Each row with its `source` (the most reliable, of the asked categories if any)."""
     refs = fetch_sources(connection, {pk for row in rows for pk in best_source_pk(row, categories)})
-    return [(row, choose_source([refs[pk] for pk in best_source_pk(row, categories) if pk in refs])) for row in rows]
+    return [
+        (row, choose_source([refs[pk] for pk in best_source_pk(row, categories) if pk in refs]))
+        for row in rows
+    ]

@@ -30,8 +30,15 @@ def rescore_all(engine: Engine, *, now: int | None = None) -> RescoreCounts:
     now = now or now_us()
     counts = RescoreCounts()
     after = 0
-    columns = (indicators.c.pk, indicators.c.type, indicators.c.base_score, indicators.c.last_seen,
-               indicators.c.score, indicators.c.confidence, indicators.c.status)
+    columns = (
+        indicators.c.pk,
+        indicators.c.type,
+        indicators.c.base_score,
+        indicators.c.last_seen,
+        indicators.c.score,
+        indicators.c.confidence,
+        indicators.c.status,
+    )
     while True:
         with write_batch(engine) as batch:
             rows = batch.connection.execute(
@@ -49,8 +56,15 @@ def rescore_all(engine: Engine, *, now: int | None = None) -> RescoreCounts:
                 status = lifecycle_status(row.status, score)
                 confidence = band(score)
                 if confidence != row.confidence or status != row.status:
-                    visible.append({"b_pk": row.pk, "score": score, "confidence": confidence, "status": status,
-                                    "updated_at": batch.clock})
+                    visible.append(
+                        {
+                            "b_pk": row.pk,
+                            "score": score,
+                            "confidence": confidence,
+                            "status": status,
+                            "updated_at": batch.clock,
+                        }
+                    )
                 elif score != row.score:
                     silent.append({"b_pk": row.pk, "score": score})
             statement = update(indicators).where(indicators.c.pk == bindparam("b_pk"))

@@ -39,12 +39,16 @@ def compute_stats(connection: Connection, now: int) -> FeedStats:
     active = i.status == "active"
     stats.by_status = dict(connection.execute(select(i.status, func.count()).group_by(i.status)).all())  # type: ignore[arg-type]
     stats.total = sum(stats.by_status.values())
-    stats.by_type = dict(connection.execute(select(i.type, func.count()).where(active).group_by(i.type)).all())  # type: ignore[arg-type]
+    stats.by_type = dict(
+        connection.execute(select(i.type, func.count()).where(active).group_by(i.type)).all()
+    )  # type: ignore[arg-type]
     stats.by_confidence = dict(
         connection.execute(select(i.confidence, func.count()).where(active).group_by(i.confidence)).all()  # type: ignore[arg-type]
     )
     masks = connection.execute(
-        select(i.categories_mask, i.industries_mask, func.count()).where(active).group_by(i.categories_mask, i.industries_mask)
+        select(i.categories_mask, i.industries_mask, func.count())
+        .where(active)
+        .group_by(i.categories_mask, i.industries_mask)
     ).all()
     stats.by_category = dict.fromkeys(CATEGORY_BITS, 0)
     stats.by_industry = {}
@@ -63,10 +67,12 @@ def compute_stats(connection: Connection, now: int) -> FeedStats:
     stats.by_source = {name: count for name, count in by_source}
     day_ago, week_ago = now - MICROS_PER_DAY, now - 7 * MICROS_PER_DAY
     stats.new_24h, stats.new_7d = (
-        connection.execute(select(func.count()).where(i.created_at > since)).scalar_one() for since in (day_ago, week_ago)
+        connection.execute(select(func.count()).where(i.created_at > since)).scalar_one()
+        for since in (day_ago, week_ago)
     )
     stats.updated_24h, stats.updated_7d = (
-        connection.execute(select(func.count()).where(i.updated_at > since)).scalar_one() for since in (day_ago, week_ago)
+        connection.execute(select(func.count()).where(i.updated_at > since)).scalar_one()
+        for since in (day_ago, week_ago)
     )
     created = connection.execute(select(i.created_at).where(i.created_at > week_ago)).scalars()
     per_day = {day_string(now - d * MICROS_PER_DAY): 0 for d in range(6, -1, -1)}
@@ -76,11 +82,21 @@ def compute_stats(connection: Connection, now: int) -> FeedStats:
             per_day[key] += 1
     stats.new_per_day = per_day
     stats.feeds = [
-        {"name": row.name, "category": row.category, "health": row.health, "last_run_at": row.last_run_at,
-         "indicator_count": row.indicator_count}
+        {
+            "name": row.name,
+            "category": row.category,
+            "health": row.health,
+            "last_run_at": row.last_run_at,
+            "indicator_count": row.indicator_count,
+        }
         for row in connection.execute(
-            select(sources.c.name, sources.c.category, sources.c.health, sources.c.last_run_at, sources.c.indicator_count)
-            .order_by(sources.c.name)
+            select(
+                sources.c.name,
+                sources.c.category,
+                sources.c.health,
+                sources.c.last_run_at,
+                sources.c.indicator_count,
+            ).order_by(sources.c.name)
         )
     ]
     return stats

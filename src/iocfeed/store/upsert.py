@@ -18,6 +18,7 @@ statement per batch for reads, multi-row inserts or COPY for new rows).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,15 @@ def encode_list(values: Iterable[str]) -> str:
 @lru_cache(maxsize=4_096)
 def _encode_tuple(values: tuple[str, ...]) -> str:
     return encode_list(values)
+
+
+@lru_cache(maxsize=1_024)
+def _sectors_mask_tuple(values: tuple[str, ...]) -> int:
+    return sectors_mask(sorted(set(values)))
+
+
+def _sectors_mask_cached(values: Iterable[str]) -> int:
+    return _sectors_mask_tuple(values if type(values) is tuple else tuple(values))
 
 
 def _encode_cached(values: Iterable[str]) -> str:
@@ -161,89 +171,243 @@ def upsert_observations(
     last_seen_granularity: int,
 ) -> UpsertCounts:
     """Record `observations` from `source` and re-derive every indicator they touch."""
-    connection = batch.connection
     merged = _merge(observations)
     if not merged:
         return UpsertCounts()
-    keys = {(obs.type, obs.value) for obs in merged}
-    ids = {key: indicator_uuid(*key) for key in keys}
+    by_key: dict[tuple[str, str], list[Observation]] = {}
+    for obs in merged:
+        group = by_key.get((obs.type, obs.value))
+        if group is None:
+            by_key[(obs.type, obs.value)] = [obs]
+        else:
+            group.append(obs)  # the same value from several articles
+    ids = {key: indicator_uuid(*key) for key in by_key}
+    connection = batch.connection
     existing = _fetch_indicators(connection, list(ids.values()))
-    sightings_by_pk = _fetch_sightings(connection, [row["pk"] for row in existing.values()])
-
-    next_indicator_pk = _next_pk(connection, indicators.c.pk)
-    next_sighting_pk = _next_pk(connection, sightings.c.pk)
-    pk_by_key: dict[tuple[str, str], int] = {}
-    for key in sorted(keys):
+    plan = _Plan(batch, source, observed_at, last_seen_granularity, _next_pk(connection, sightings.c.pk))
+    # New rows are numbered in id order: the id index (random uuids) is then filled in order.
+    new_keys = sorted((key for key in by_key if ids[key] not in existing), key=ids.__getitem__)
+    pk_by_key = dict(zip(new_keys, itertools.count(_next_pk(connection, indicators.c.pk)), strict=False))
+    general: list[tuple[str, str]] = []
+    for key in new_keys:
+        group = by_key[key]
+        if len(group) == 1:
+            plan.add_new(group[0], pk_by_key[key], ids[key])
+        else:
+            general.append(key)
+    for key in by_key:
         row = existing.get(ids[key])
         if row is not None:
-            pk_by_key[key] = row["pk"]
-        else:
-            pk_by_key[key] = next_indicator_pk
-            next_indicator_pk += 1
-            sightings_by_pk[pk_by_key[key]] = []
+            pk_by_key[key] = row["pk"]  # type: ignore[assignment]
+            general.append(key)
+    if general:
+        plan.add_general(general, by_key, ids, existing, pk_by_key)
+    _write(connection, batch.clock, plan.writes)
+    return plan.counts
 
-    screened: dict[int, str] = {}
-    for obs in merged:
-        indicator_pk = pk_by_key[(obs.type, obs.value)]
-        if obs.screened_by:
-            screened[indicator_pk] = obs.screened_by
-        group = sightings_by_pk[indicator_pk]
-        sighting = next(
-            (s for s in group if s.source_id == source.id and s.article_id == obs.article_id), None
-        )
-        first = min(obs.first_seen or observed_at, observed_at)
-        last = min(max(obs.last_seen or observed_at, first), observed_at)
-        if sighting is None:
-            group.append(
-                _Sighting(
-                    pk=next_sighting_pk,
-                    indicator_pk=indicator_pk,
-                    source_id=source.id,
-                    article_id=obs.article_id,
-                    first_seen=first,
-                    last_seen=last,
-                    raw_value=obs.raw_value,
-                    context=obs.context,
-                    reference_url=obs.reference_url,
-                    tags=set(obs.tags),
-                    industries=set(obs.industries),
-                    mitre_techniques=set(obs.mitre_techniques),
-                    is_new=True,
-                )
+
+@dataclass(slots=True)
+class _Writes:
+    """What one batch writes: rows as tuples in the column orders below, updates as dicts."""
+
+    new_indicators: list[tuple[object, ...]] = field(default_factory=list)
+    new_sightings: list[tuple[object, ...]] = field(default_factory=list)
+    changed: list[dict[str, object]] = field(default_factory=list)  # derived columns + b_pk + updated_at
+    rescored: list[dict[str, object]] = field(default_factory=list)  # b_pk, score, base_score
+    dirty_sightings: list[dict[str, object]] = field(default_factory=list)
+
+
+_INDICATOR_COLUMNS = (
+    "pk",
+    "id",
+    "type",
+    "value",
+    "status",
+    "status_reason",
+    "base_score",
+    "score",
+    "confidence",
+    "first_seen",
+    "last_seen",
+    "created_at",
+    "updated_at",
+    "source_count",
+    "categories_mask",
+    "industries_mask",
+    "industries",
+    "tags",
+    "mitre_techniques",
+    "context",
+    "best_sighting",
+    "best_government_sighting",
+    "best_commercial_sighting",
+    "best_community_sighting",
+)
+_SIGHTING_COLUMNS = (
+    "pk",
+    "indicator_pk",
+    "source_id",
+    "article_id",
+    "first_seen",
+    "last_seen",
+    "raw_value",
+    "context",
+    "reference_url",
+    "tags",
+    "industries",
+    "mitre_techniques",
+    "created_at",
+    "updated_at",
+)
+_CATEGORY_ORDER = tuple(BEST_SIGHTING_COLUMN)  # government, commercial, community: the column order above
+
+
+class _Plan:
+    """The rows one batch writes, and its counts."""
+
+    def __init__(
+        self, batch: WriteBatch, source: SourceInfo, observed_at: int, granularity: int, next_sighting_pk: int
+    ) -> None:
+        self.connection = batch.connection
+        self.clock = batch.clock
+        self.source = source
+        self.observed_at = observed_at
+        self.granularity = granularity
+        self.next_sighting_pk = next_sighting_pk
+        self.writes = _Writes()
+        self.counts = UpsertCounts()
+        self._scores: dict[tuple[str, int], tuple[int, float, str]] = {}
+        category = source.category
+        self._mask = categories_mask((category,))
+        self._best = tuple(name == category for name in _CATEGORY_ORDER)
+
+    def _seen(self, obs: Observation) -> tuple[int, int]:
+        """The sighting's first and last seen: as the source dates them, never after we saw them."""
+        first = min(obs.first_seen or self.observed_at, self.observed_at)
+        return first, min(max(obs.last_seen or self.observed_at, first), self.observed_at)
+
+    def add_new(self, obs: Observation, pk: int, indicator_id: str) -> None:
+        """A value never stored before, seen once: the rows `_derive` makes of a group of one new
+        sighting, without building the sighting, its evidence or the row dict."""
+        sighting_pk = self.next_sighting_pk
+        self.next_sighting_pk += 1
+        clock = self.clock
+        first, last = self._seen(obs)
+        scored = self._scores.get((obs.type, last))
+        if scored is None:
+            source = self.source
+            evidence = SourceEvidence(source.name, source.category, source.reliability, last)
+            breakdown = score_indicator(obs.type, [evidence], self.observed_at)
+            scored = self._scores[(obs.type, last)] = (breakdown.score, breakdown.base, breakdown.confidence)
+        score, base, confidence = scored
+        screened_by = obs.screened_by
+        status = lifecycle_status("false-positive" if screened_by else "active", score)
+        tags = _encode_cached(obs.tags)
+        industries = _encode_cached(obs.industries)
+        techniques = _encode_cached(obs.mitre_techniques)
+        government, commercial, community = self._best
+        self.writes.new_indicators.append(
+            (
+                pk, indicator_id, obs.type, obs.value, status, screened_by or None, base, score,
+                confidence, first, last, clock, clock, 1, self._mask, _sectors_mask_cached(obs.industries),
+                industries, tags, techniques, obs.context or None, sighting_pk,
+                sighting_pk if government else None,
+                sighting_pk if commercial else None,
+                sighting_pk if community else None,
             )
-            next_sighting_pk += 1
-        else:
-            _apply(sighting, obs, first, last, last_seen_granularity)
+        )  # fmt: skip
+        self.writes.new_sightings.append(
+            (
+                sighting_pk, pk, self.source.id, obs.article_id, first, last, obs.raw_value, obs.context,
+                obs.reference_url, tags, industries, techniques, clock, clock,
+            )
+        )  # fmt: skip
+        self.counts.new += 1
 
-    sources_by_id = load_sources(connection)
-    sources_by_id[source.id] = source
-    counts = UpsertCounts()
-    new_rows, changed_rows, rescored_rows = [], [], []
-    for key, indicator_pk in pk_by_key.items():
-        old = existing.get(ids[key])
-        status = old["status"] if old else "active"
-        reason = old["status_reason"] if old else None
-        if indicator_pk in screened and status != "revoked":
-            status, reason = "false-positive", screened[indicator_pk]
-        derived = _derive(key[0], status, reason, sightings_by_pk[indicator_pk], sources_by_id, observed_at)
-        if old is None:
-            derived.update(pk=indicator_pk, id=ids[key], type=key[0], value=key[1])
-            derived.update(created_at=batch.clock, updated_at=batch.clock)
-            new_rows.append(derived)
-            counts.new += 1
-        elif any(derived[name] != old[name] for name in _VISIBLE):
-            derived.update(b_pk=indicator_pk, updated_at=batch.clock)
-            changed_rows.append(derived)
-            counts.updated += 1
-        else:
-            counts.unchanged += 1
-            if derived["score"] != old["score"] or derived["base_score"] != old["base_score"]:
-                rescored_rows.append(
-                    {"b_pk": indicator_pk, "score": derived["score"], "base_score": derived["base_score"]}
+    def add_general(
+        self,
+        keys: list[tuple[str, str]],
+        by_key: dict[tuple[str, str], list[Observation]],
+        ids: dict[tuple[str, str], str],
+        existing: dict[str, dict[str, object]],
+        pk_by_key: dict[tuple[str, str], int],
+    ) -> None:
+        """Values already stored, or listed by several articles: fold the observations into their
+        sightings and re-derive each indicator from all of them."""
+        source = self.source
+        sightings_by_pk = _fetch_sightings(
+            self.connection, [pk_by_key[k] for k in keys if ids[k] in existing]
+        )
+        screened: dict[int, str] = {}
+        for key in keys:
+            indicator_pk = pk_by_key[key]
+            group = sightings_by_pk.setdefault(indicator_pk, [])
+            for obs in by_key[key]:
+                if obs.screened_by:
+                    screened[indicator_pk] = obs.screened_by
+                sighting = next(
+                    (s for s in group if s.source_id == source.id and s.article_id == obs.article_id), None
                 )
+                first, last = self._seen(obs)
+                if sighting is not None:
+                    _apply(sighting, obs, first, last, self.granularity)
+                    continue
+                group.append(
+                    _Sighting(
+                        pk=self.next_sighting_pk,
+                        indicator_pk=indicator_pk,
+                        source_id=source.id,
+                        article_id=obs.article_id,
+                        first_seen=first,
+                        last_seen=last,
+                        raw_value=obs.raw_value,
+                        context=obs.context,
+                        reference_url=obs.reference_url,
+                        tags=set(obs.tags),
+                        industries=set(obs.industries),
+                        mitre_techniques=set(obs.mitre_techniques),
+                        is_new=True,
+                    )
+                )
+                self.next_sighting_pk += 1
 
-    _write(connection, batch.clock, new_rows, changed_rows, rescored_rows, sightings_by_pk)
-    return counts
+        sources_by_id = load_sources(self.connection)
+        sources_by_id[source.id] = source
+        writes, counts, clock = self.writes, self.counts, self.clock
+        for key in keys:
+            indicator_pk = pk_by_key[key]
+            old = existing.get(ids[key])
+            status = old["status"] if old else "active"
+            reason = old["status_reason"] if old else None
+            if indicator_pk in screened and status != "revoked":
+                status, reason = "false-positive", screened[indicator_pk]
+            group = sightings_by_pk[indicator_pk]
+            derived = _derive(key[0], status, reason, group, sources_by_id, self.observed_at)  # type: ignore[arg-type]
+            if old is None:
+                derived.update(pk=indicator_pk, id=ids[key], type=key[0], value=key[1])
+                derived.update(created_at=clock, updated_at=clock)
+                writes.new_indicators.append(tuple(derived[name] for name in _INDICATOR_COLUMNS))
+                counts.new += 1
+            elif any(derived[name] != old[name] for name in _VISIBLE):
+                derived.update(b_pk=indicator_pk, updated_at=clock)
+                writes.changed.append(derived)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+                if derived["score"] != old["score"] or derived["base_score"] != old["base_score"]:
+                    writes.rescored.append(
+                        {"b_pk": indicator_pk, "score": derived["score"], "base_score": derived["base_score"]}
+                    )
+            for sighting in group:
+                if sighting.is_new:
+                    writes.new_sightings.append(
+                        (
+                            sighting.pk, sighting.indicator_pk, sighting.source_id, sighting.article_id,
+                            *_sighting_state(sighting), clock, clock,
+                        )
+                    )  # fmt: skip
+                elif sighting.is_dirty:
+                    writes.dirty_sightings.append({"b_pk": sighting.pk, **_sighting_row(sighting, clock)})
 
 
 def _merge(observations: list[Observation]) -> list[Observation]:
@@ -351,49 +515,73 @@ def _derive(
     return derived
 
 
+_EXISTING_COLUMNS = ("pk", "id", "score", "base_score", *_VISIBLE)
+
+
 def _fetch_indicators(connection: Connection, ids: list[str]) -> dict[str, dict[str, object]]:
-    columns = [
-        indicators.c.pk,
-        indicators.c.id,
-        indicators.c.score,
-        indicators.c.base_score,
-        *(indicators.c[name] for name in _VISIBLE),
-    ]
-    found: dict[str, dict[str, object]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for row in connection.execute(select(*columns).where(indicators.c.id.in_(chunk))).mappings():
-            found[row["id"]] = dict(row)
-    return found
+    rows = bulk.select_where_in(connection, "indicators", _EXISTING_COLUMNS, "id", ids)
+    return {row[1]: dict(zip(_EXISTING_COLUMNS, row, strict=True)) for row in rows}
+
+
+_SIGHTING_READ = (
+    "pk", "indicator_pk", "source_id", "article_id", "first_seen", "last_seen", "raw_value", "context",
+    "reference_url", "tags", "industries", "mitre_techniques",
+)  # fmt: skip
 
 
 def _fetch_sightings(connection: Connection, pks: list[int]) -> dict[int, list[_Sighting]]:
     grouped: dict[int, list[_Sighting]] = {pk: [] for pk in pks}
-    for start in range(0, len(pks), _CHUNK):
-        chunk = pks[start : start + _CHUNK]
-        rows = connection.execute(select(sightings).where(sightings.c.indicator_pk.in_(chunk)))
-        for row in rows:
-            grouped[row.indicator_pk].append(
-                _Sighting(
-                    pk=row.pk,
-                    indicator_pk=row.indicator_pk,
-                    source_id=row.source_id,
-                    article_id=row.article_id,
-                    first_seen=row.first_seen,
-                    last_seen=row.last_seen,
-                    raw_value=row.raw_value,
-                    context=row.context,
-                    reference_url=row.reference_url,
-                    tags=set(decode_list(row.tags)),
-                    industries=set(decode_list(row.industries)),
-                    mitre_techniques=set(decode_list(row.mitre_techniques)),
-                )
+    rows = bulk.select_where_in(connection, "sightings", _SIGHTING_READ, "indicator_pk", pks)
+    rows.sort(key=lambda row: row[0])  # in pk order, as the general path has always seen them
+    for (
+        pk,
+        indicator_pk,
+        source_id,
+        article_id,
+        first,
+        last,
+        raw,
+        context,
+        reference,
+        tags,
+        sectors,
+        techniques,
+    ) in rows:
+        grouped[indicator_pk].append(
+            _Sighting(
+                pk=pk,
+                indicator_pk=indicator_pk,
+                source_id=source_id,
+                article_id=article_id,
+                first_seen=first,
+                last_seen=last,
+                raw_value=raw,
+                context=context,
+                reference_url=reference,
+                tags=set(decode_list(tags)),
+                industries=set(decode_list(sectors)),
+                mitre_techniques=set(decode_list(techniques)),
             )
+        )
     return grouped
 
 
 def _next_pk(connection: Connection, column) -> int:  # type: ignore[no-untyped-def]
     return (connection.execute(select(func.max(column))).scalar() or 0) + 1
+
+
+def _sighting_state(sighting: _Sighting) -> tuple[object, ...]:
+    """first_seen .. mitre_techniques of a sighting row, in _SIGHTING_COLUMNS order."""
+    return (
+        sighting.first_seen,
+        sighting.last_seen,
+        sighting.raw_value,
+        sighting.context,
+        sighting.reference_url,
+        encode_list(sighting.tags),
+        encode_list(sighting.industries),
+        encode_list(sighting.mitre_techniques),
+    )
 
 
 def _sighting_row(sighting: _Sighting, clock: int) -> dict[str, object]:
@@ -409,47 +597,22 @@ def _sighting_row(sighting: _Sighting, clock: int) -> dict[str, object]:
     }
 
 
-def _write(
-    connection: Connection,
-    clock: int,
-    new_rows: list[dict[str, object]],
-    changed_rows: list[dict[str, object]],
-    rescored_rows: list[dict[str, object]],
-    sightings_by_pk: dict[int, list[_Sighting]],
-) -> None:
-    if new_rows:
-        connection.execute(insert(indicators), new_rows)
-    new_sightings, dirty_sightings = [], []
-    for group in sightings_by_pk.values():
-        for sighting in group:
-            if sighting.is_new:
-                row = _sighting_row(sighting, clock)
-                row.update(
-                    pk=sighting.pk,
-                    indicator_pk=sighting.indicator_pk,
-                    source_id=sighting.source_id,
-                    article_id=sighting.article_id,
-                    raw_value=sighting.raw_value,
-                    created_at=clock,
-                )
-                new_sightings.append(row)
-            elif sighting.is_dirty:
-                row = _sighting_row(sighting, clock)
-                row["b_pk"] = sighting.pk
-                dirty_sightings.append(row)
-    if new_sightings:
-        connection.execute(insert(sightings), new_sightings)
-    if dirty_sightings:
-        connection.execute(
-            update(sightings).where(sightings.c.pk == bindparam("b_pk")),
-            dirty_sightings,
-        )
-    # executemany UPDATE: the SET clause is every key of the row dicts except the b_pk bind.
-    by_indicator = update(indicators).where(indicators.c.pk == bindparam("b_pk"))
-    if changed_rows:
-        connection.execute(by_indicator, changed_rows)
-    if rescored_rows:
-        connection.execute(by_indicator, rescored_rows)
+def _write(connection: Connection, clock: int, writes: _Writes) -> None:
+    """Everything one batch changes, in foreign-key order. (Tests replace this to crash a batch.)"""
+    bulk.insert_rows(connection, "indicators", _INDICATOR_COLUMNS, writes.new_indicators)
+    bulk.insert_rows(connection, "sightings", _SIGHTING_COLUMNS, writes.new_sightings)
+    _update(connection, "sightings", writes.dirty_sightings)
+    _update(connection, "indicators", writes.changed)
+    _update(connection, "indicators", writes.rescored)
+
+
+def _update(connection: Connection, table: str, rows: list[dict[str, object]]) -> None:
+    """Rows that share their keys (every derived column, or score and base_score), by b_pk."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "b_pk"]
+    values = [(*(row[name] for name in columns), row["b_pk"]) for row in rows]
+    bulk.update_rows(connection, table, columns, "pk", values)
 
 
 def rederive_indicators(batch: WriteBatch, pks: list[int], *, now: int) -> UpsertCounts:
@@ -457,36 +620,30 @@ def rederive_indicators(batch: WriteBatch, pks: list[int], *, now: int) -> Upser
     or as time decays scores); bump updated_at only where what a client sees changed."""
     counts = UpsertCounts()
     sources_by_id = load_sources(batch.connection)
-    columns = [
-        indicators.c.pk,
-        indicators.c.type,
-        indicators.c.score,
-        indicators.c.base_score,
-        *(indicators.c[name] for name in _VISIBLE),
-    ]
+    columns = ("pk", "type", "score", "base_score", *_VISIBLE)
     for start in range(0, len(pks), _CHUNK):
         chunk = pks[start : start + _CHUNK]
         rows = [
-            dict(r)
-            for r in batch.connection.execute(select(*columns).where(indicators.c.pk.in_(chunk))).mappings()
+            dict(zip(columns, row, strict=True))
+            for row in bulk.select_where_in(batch.connection, "indicators", columns, "pk", chunk)
         ]
-        grouped = _fetch_sightings(batch.connection, [row["pk"] for row in rows])
-        changed, rescored = [], []
+        grouped = _fetch_sightings(batch.connection, [row["pk"] for row in rows])  # type: ignore[misc]
+        writes = _Writes()
         for old in rows:
-            group = grouped[old["pk"]]
+            group = grouped[old["pk"]]  # type: ignore[index]
             if not group:
                 counts.unchanged += 1
                 continue
-            derived = _derive(old["type"], old["status"], old["status_reason"], group, sources_by_id, now)
+            derived = _derive(old["type"], old["status"], old["status_reason"], group, sources_by_id, now)  # type: ignore[arg-type]
             if any(derived[name] != old[name] for name in _VISIBLE):
                 derived.update(b_pk=old["pk"], updated_at=batch.clock)
-                changed.append(derived)
+                writes.changed.append(derived)
                 counts.updated += 1
             else:
                 counts.unchanged += 1
                 if derived["score"] != old["score"] or derived["base_score"] != old["base_score"]:
-                    rescored.append(
+                    writes.rescored.append(
                         {"b_pk": old["pk"], "score": derived["score"], "base_score": derived["base_score"]}
                     )
-        _write(batch.connection, batch.clock, [], changed, rescored, {})
+        _write(batch.connection, batch.clock, writes)
     return counts

@@ -128,16 +128,6 @@ export function copyButton(text, what) {
   }, "Copy");
 }
 
-/** A table inside a scrolling wrapper, with a caption and column headers. */
-export function table(caption, headers, rows) {
-  return h("div", {class: "table-wrap"},
-    h("table", {},
-      h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, headers.map((name) =>
-        h("th", {scope: "col", class: name.endsWith("#") ? "num" : null}, name.replace(/#$/, ""))))),
-      h("tbody", {}, rows)));
-}
-
 export const chips = (items, label) =>
   items && items.length
     ? h("ul", {class: "chips", "aria-label": label}, items.map((item) => h("li", {}, item)))

@@ -41,9 +41,9 @@ function filtersFrom(params) {
   return filters;
 }
 
-function checkboxes(legend, name, options, chosen) {
+function checkboxes(legend, name, options, chosen, width = "wide") {
   const picked = new Set((chosen || "").split(",").filter(Boolean));
-  return h("fieldset", {class: "wide"}, h("legend", {}, legend),
+  return h("fieldset", {class: width}, h("legend", {}, legend),
     h("div", {class: "checks"}, options.map((option) =>
       h("label", {}, h("input", {type: "checkbox", name, value: option, checked: picked.has(option)}), ` ${option}`))));
 }
@@ -62,18 +62,18 @@ const fromLocalInput = (value) => (value ? `${value}:00Z` : "");
 
 function filterForm(filters, session, go) {
   const any = [["", "any"]];
-  const sinceHelp = `UTC. This key's tier looks back ${session.tier.lookback_days} day(s); an earlier time is moved up to that.`;
+  const sinceHelp = `UTC. This key's tier looks back ${session.tier.lookback_days} day(s): an earlier time is moved up.`;
   const form = h("form", {class: "filters", "aria-label": "Filters"},
     checkboxes("Type", "type", TYPES, filters.get("type")),
-    checkboxes("Confidence", "confidence", CONFIDENCES, filters.get("confidence")),
-    checkboxes("Source category (any source of the indicator)", "category", CATEGORIES, filters.get("category")),
+    checkboxes("Confidence", "confidence", CONFIDENCES, filters.get("confidence"), "half"),
+    checkboxes("Source category (any of its sources)", "category", CATEGORIES, filters.get("category"), "half"),
     select("Confidence at least", "min_confidence", any.concat([["low", "low"], ["medium", "medium"], ["high", "high"]]),
       filters.get("min_confidence")),
     select("Sector", "industry", any.concat(SECTORS.map((s) => [s, title(s)])), filters.get("industry")),
     select("Status", "status", STATUSES.map((s) => [s === "active" ? "" : s, s === "active" ? "active (default)" : s]),
       filters.get("status")),
-    select("Order", "sort", [["", "Default: recently updated first (oldest first with a time below)"], ...SORTS],
-      filters.get("sort")),
+    select("Order", "sort", [["", "Default (newest updates first)"], ...SORTS], filters.get("sort"),
+      "With a time below, the default is oldest first."),
     select("Per page", "limit", PAGE_SIZES.map((n) => [n, n]), filters.get("limit")),
     h("div", {class: "field"},
       h("label", {for: "filter-since"}, "Added or updated after"),
@@ -175,7 +175,7 @@ export async function renderFeed({params, session, go}) {
   const next = h("button", {type: "button", class: "secondary", disabled: true}, "Next page");
   const position = h("span", {class: "muted", "aria-live": "off"});
   const heads = ["Value", "Type", "Confidence", "Source", "Sectors", "Last seen", "Updated"];
-  const results = h("div", {class: "table-wrap"}, h("table", {},
+  const results = h("div", {class: "table-wrap", role: "region", "aria-label": "Indicators", tabindex: "0"}, h("table", {},
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, heads.map((name) => h("th", {scope: "col"}, name)))),
     tbody));
@@ -236,7 +236,9 @@ export async function renderFeed({params, session, go}) {
   return h("section", {},
     pageTitle("Feed"),
     h("p", {class: "muted"}, "Indicators as GET /api/v1/iocs serves them: one record per value, however many sources reported it."),
-    h("details", {open: true}, h("summary", {}, "Filters"), filterForm(filters, session, go)),
+    // Open on wide screens; on a phone the filters would push the results off the first screen.
+    h("details", {open: matchMedia("(min-width: 40rem)").matches || params.size > 0},
+      h("summary", {}, "Filters"), filterForm(filters, session, go)),
     problem,
     h("div", {class: "toolbar"},
       h("label", {for: "defanged"}, defanged, " Show values defanged (hxxp, [.])"),
