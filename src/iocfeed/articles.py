@@ -10,13 +10,16 @@ article's own host are dropped.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from iocfeed.indicators.extract import extract
 from iocfeed.indicators.sector_model import cited_techniques, detect_sectors
+from iocfeed.sources.files import open_text
 from iocfeed.sources.records import RawArticle
 from iocfeed.store.upsert import Observation
 from iocfeed.timeutil import parse_instant, to_us
@@ -24,6 +27,8 @@ from iocfeed.timeutil import parse_instant, to_us
 MAX_PAGE_CHARS = 5_000_000  # a 5 MB advisory page is already extraordinary
 _MAIN_RE = re.compile(r"<(main|article)\b[^>]*>(.*)</\1\s*>", re.IGNORECASE | re.DOTALL)
 _CHROME_RE = re.compile(r"<(nav|header|footer|aside)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_HEADING_RE = re.compile(r"^#\s+(.+)$", re.MULTILINE)
 _LINK_TARGET_RE = re.compile(
     r"""\s(?:href|src|action|formaction|cite|data-src|data-href)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""",
     re.IGNORECASE,
@@ -52,6 +57,21 @@ class ArticleExtraction:
     sectors: list[str]
     techniques: list[str]
     observations: list[Observation] = field(default_factory=list)
+
+
+def article_from_file(path: Path, content_type: str) -> ArticleInput:
+    """A prose file (an advisory saved as HTML, a Markdown report, text) is one article, titled by
+    its <title> or first Markdown heading, else its file name."""
+    with open_text(path) as stream:
+        content = stream.read()
+    title = path.stem
+    if content_type == "html" and (match := _TITLE_RE.search(content)):
+        title = " ".join(html.unescape(match.group(1)).split()) or title
+    elif content_type == "markdown" and (match := _HEADING_RE.search(content)):
+        title = match.group(1).strip()
+    return ArticleInput(
+        RawArticle("file", title, path.resolve().as_uri(), content=content, content_type=content_type)
+    )
 
 
 def published_instant(text: str | None) -> int | None:

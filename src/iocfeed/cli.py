@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
+from iocfeed.articles import article_from_file
 from iocfeed.config import Settings, load_settings, load_tiers
 from iocfeed.errors import IocfeedError
 from iocfeed.indicators.types import ALL_TYPES, parse_type
@@ -168,7 +169,7 @@ def import_file(
         format=fmt,
     )
     mapping = RecordMapping(fixed_type=fixed_type, industries=tuple(sorted(set(sectors))))
-    records = [_prose_article(file, fmt)] if prose else read_file(file, fmt, ReaderOptions())
+    records = [article_from_file(file, fmt)] if prose else read_file(file, fmt, ReaderOptions())
     screener = _screener(settings)
     if as_json:
         result = ingest_records(engine, settings, spec, records, mapping, screener=screener)
@@ -195,24 +196,6 @@ def import_file(
         _print_result(result)
     if result.error:
         raise typer.Exit(1)
-
-
-def _prose_article(path: Path, fmt: str):  # type: ignore[no-untyped-def]
-    """A prose file (an advisory saved as HTML, a Markdown report) is one article."""
-    import re
-
-    from iocfeed.articles import ArticleInput
-    from iocfeed.sources.records import RawArticle
-
-    content = _read_prose(path)
-    title = path.stem
-    if fmt == "html" and (
-        match := re.search(r"<title[^>]*>(.*?)</title>", content, re.IGNORECASE | re.DOTALL)
-    ):
-        title = " ".join(match.group(1).split()) or title
-    elif fmt == "markdown" and (match := re.search(r"^#\s+(.+)$", content, re.MULTILINE)):
-        title = match.group(1).strip()
-    return ArticleInput(RawArticle("file", title, path.resolve().as_uri(), content=content, content_type=fmt))
 
 
 def _result_json(result: IngestResult) -> dict[str, object]:

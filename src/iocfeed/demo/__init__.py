@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from iocfeed.config import Settings
 from iocfeed.errors import ConfigError
 from iocfeed.indicators.types import parse_type
+from iocfeed.articles import article_from_file
 from iocfeed.pipeline import IngestResult, RecordMapping, ingest_records
 from iocfeed.scoring import DEFAULT_RELIABILITY
 from iocfeed.sectors import normalize_sector
@@ -27,6 +28,7 @@ from iocfeed.store.catalog import SourceSpec
 from iocfeed.timeutil import MICROS_PER_DAY
 
 DEMO_ACCOUNT = "demo"
+ARTICLE_FILE_FORMATS = ("html", "markdown")  # a whole advisory: one article, its indicators extracted
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +90,12 @@ def import_demo(
 ) -> list[IngestResult]:
     results = []
     for feed in load_manifest():
-        result = ingest_records(
-            engine, settings, feed.spec, read_file(feed.path, feed.format, feed.options), feed.mapping
+        items = (
+            [article_from_file(feed.path, feed.format)]
+            if feed.format in ARTICLE_FILE_FORMATS
+            else read_file(feed.path, feed.format, feed.options)
         )
+        result = ingest_records(engine, settings, feed.spec, items, feed.mapping)
         results.append(result)
         if on_feed:
             on_feed(feed, result)
