@@ -14,4 +14,11 @@ if command -v redis-server >/dev/null 2>&1; then
     for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
   fi
 fi
+# The console's browser tests drive Debian's chromium (playwright cannot download a browser here).
+# As root with apt available, install it when missing; otherwise those tests skip with the reason.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-liberation >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-liberation >/dev/null 2>&1; } \
+    || echo "ensure-services: could not install chromium; the browser tests will skip" >&2
+fi
 exit 0
