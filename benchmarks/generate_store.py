@@ -266,8 +266,11 @@ class _Writer:
 
     def begin(self, source_rows: list[dict]) -> None:
         with self.engine.begin() as connection:
+            if self.postgres:  # the count triggers fire per row; for a bulk load, recount once at the end
+                connection.execute(text("ALTER TABLE indicators DISABLE TRIGGER USER"))
             connection.execute(text("DELETE FROM sightings"))
             connection.execute(text("DELETE FROM indicators"))
+            connection.execute(text("DELETE FROM indicator_counts"))
             connection.execute(text("DELETE FROM sources"))
             for row in source_rows:
                 connection.execute(
@@ -313,6 +316,14 @@ class _Writer:
                 )
             )
             if self.postgres:
+                connection.execute(text("ALTER TABLE indicators ENABLE TRIGGER USER"))
+                group = "status, type, confidence, categories_mask, industries_mask"
+                connection.execute(text("DELETE FROM indicator_counts"))
+                connection.execute(
+                    text(
+                        f"INSERT INTO indicator_counts ({group}, n) SELECT {group}, count(*) FROM indicators GROUP BY {group}"
+                    )
+                )
                 connection.execute(
                     text(
                         "SELECT setval(pg_get_serial_sequence('indicators', 'pk'), "

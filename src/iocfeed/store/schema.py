@@ -237,6 +237,20 @@ ingest_runs = Table(
 )
 Index("ix_ingest_runs_source_started", ingest_runs.c.source_id, ingest_runs.c.started_at)
 
+# How many indicators share each combination of the feed's filter columns, kept exact by database
+# triggers on `indicators` (migration 0006), whoever writes. meta.total for filters without `since`
+# is a SUM over these few thousand rows instead of a count over millions.
+indicator_counts = Table(
+    "indicator_counts",
+    metadata,
+    Column("status", String(16), primary_key=True),
+    Column("type", String(16), primary_key=True),
+    Column("confidence", String(8), primary_key=True),
+    Column("categories_mask", SmallInteger, primary_key=True),
+    Column("industries_mask", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
 # One row (id = 1): the write clock of the last committed change batch. Readers take their
 # `sync_since` from here; writers lock this row to serialize (store.writer explains why).
 sync_state = Table(
