@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from iocfeed.articles import article_from_file
 from iocfeed.config import Settings
 from iocfeed.errors import ConfigError
 from iocfeed.indicators.types import parse_type
-from iocfeed.articles import article_from_file
 from iocfeed.pipeline import IngestResult, RecordMapping, ingest_records
 from iocfeed.scoring import DEFAULT_RELIABILITY
 from iocfeed.sectors import normalize_sector
