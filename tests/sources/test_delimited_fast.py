@@ -109,7 +109,9 @@ _end = st.sampled_from(["\n", "\r\n", "\r", ""])
 
 @st.composite
 def _documents(draw):
-    header = draw(st.sampled_from(["value,tags,context\n", "Value,type,value\n", "tags,value\n", '"value",x\n']))
+    header = draw(
+        st.sampled_from(["value,tags,context\n", "Value,type,value\n", "tags,value\n", '"value",x\n'])
+    )
     lines = draw(st.lists(st.tuples(_line, _end), max_size=40))
     return header + "".join(text + end for text, end in lines)
 

@@ -47,8 +47,14 @@ class Canonical(NamedTuple):
 
 def _canonical_url(value: str) -> str:
     """canonicalize_url, made idempotent under refang: dropping a fragment can expose trailing
-    punctuation (`/x.#top`), which refanging the result would strip; strip it now instead."""
+    punctuation (`/x.#top`), which refanging the result would strip; strip it now instead.
+
+    `value` has been refanged (every caller here refangs first), and refang's result is a fixed
+    point of refang: so when canonicalizing changed nothing, refanging the result would not either.
+    """
     result = canonicalize_url(value)
+    if result == value:
+        return result
     again = refang(result)
     return result if again == result else canonicalize_url(again)
 

@@ -9,8 +9,8 @@ transaction, with prebuilt tuples:
   keys from one JSON array parameter (`json_each`), PostgreSQL from one array (`= ANY(%s)`).
 - Inserting new rows: SQLite takes multi-row `INSERT ... VALUES (...), (...)` statements of up to
   `_SQLITE_ROWS_PER_INSERT` rows. Each is one `sqlite3_step`, and the driver releases the GIL for a
-  step, so the index maintenance of a thousand rows (most of the cost: the indicators table has
-  ten indexes) runs while the pipeline's thread canonicalizes the next batch. PostgreSQL takes
+  step, so the index maintenance of a thousand rows (most of the cost: the two tables have over a
+  dozen indexes) runs while the pipeline's thread canonicalizes the next batch. PostgreSQL takes
   `COPY ... FROM STDIN`: the rows are new (the single writer checked, in this transaction, that
   their keys are absent), so they are copied straight into the table, no staging needed.
 - Updating: `executemany` with tuples.

@@ -9,18 +9,19 @@ Runs inside `store.writer.write_batch`: the single writer, so reading max(pk) to
 reading sightings before writing them are both race-free.
 
 Big feeds are mostly values never seen before, each listed once: those take a fast path that
-derives the row directly from its one sighting (`_derive_new`, which must agree with `_derive`; a
-test holds them to it). Values already stored, or listed by several articles in one batch, take
-the general path. Reads and writes of a batch go through `store.bulk` (the driver's cursor, one
+builds the rows directly from the one sighting (`_NewRows`, which must agree with `_derive`; a test
+holds them to it). Values already stored, or listed by several articles in one batch, take the
+general path. What needs no database (merging, ids, the new rows) is `prepare_observations`, so a
+pipeline can do it on its reading thread while its writer thread writes the previous batch
+(`upsert_prepared`). Reads and writes of a batch go through `store.bulk` (the driver's cursor: one
 statement per batch for reads, multi-row inserts or COPY for new rows).
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -171,47 +172,93 @@ def upsert_observations(
     last_seen_granularity: int,
 ) -> UpsertCounts:
     """Record `observations` from `source` and re-derive every indicator they touch."""
-    merged = _merge(observations)
-    if not merged:
-        return UpsertCounts()
+    prepared = prepare_observations(source, observations, observed_at=observed_at)
+    return upsert_prepared(batch, prepared, last_seen_granularity=last_seen_granularity)
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch's observations merged and keyed by value, in id order, with the rows each value
+    seen once would get were it new: all the work that needs no database, so that a pipeline can do
+    it while its writer thread writes the previous batch. `upsert_prepared` writes it."""
+
+    source: SourceInfo
+    observed_at: int
+    keys: list[tuple[str, str]]  # (type, value), in id order
+    by_key: dict[tuple[str, str], list[Observation]]
+    ids: dict[tuple[str, str], str]
+    # (indicator row, sighting row) in column order, as lists: the writer numbers them (_number_new).
+    new_rows: dict[tuple[str, str], tuple[list[object], list[object]]]
+
+
+def prepare_observations(
+    source: SourceInfo, observations: list[Observation], *, observed_at: int
+) -> PreparedBatch:
+    """What `upsert_prepared` needs of `observations`, without the database."""
     by_key: dict[tuple[str, str], list[Observation]] = {}
-    for obs in merged:
+    for obs in _merge(observations):
         group = by_key.get((obs.type, obs.value))
         if group is None:
             by_key[(obs.type, obs.value)] = [obs]
         else:
             group.append(obs)  # the same value from several articles
     ids = {key: indicator_uuid(*key) for key in by_key}
-    connection = batch.connection
-    existing = _fetch_indicators(connection, list(ids.values()))
-    plan = _Plan(batch, source, observed_at, last_seen_granularity, _next_pk(connection, sightings.c.pk))
     # New rows are numbered in id order: the id index (random uuids) is then filled in order.
-    new_keys = sorted((key for key in by_key if ids[key] not in existing), key=ids.__getitem__)
-    pk_by_key = dict(zip(new_keys, itertools.count(_next_pk(connection, indicators.c.pk)), strict=False))
+    keys = sorted(by_key, key=ids.__getitem__)
+    rows = _NewRows(source, observed_at)
+    new_rows = {key: rows(group[0], ids[key]) for key, group in by_key.items() if len(group) == 1}
+    return PreparedBatch(source, observed_at, keys, by_key, ids, new_rows)
+
+
+def upsert_prepared(
+    batch: WriteBatch, prepared: PreparedBatch, *, last_seen_granularity: int
+) -> UpsertCounts:
+    """Write a prepared batch: new values seen once take their prepared rows, the others (values
+    already stored, or from several articles) are folded into their sightings and re-derived."""
+    if not prepared.keys:
+        return UpsertCounts()
+    connection = batch.connection
+    ids, clock = prepared.ids, batch.clock
+    existing = _fetch_indicators(connection, [ids[key] for key in prepared.keys])
+    next_pk = _next_pk(connection, indicators.c.pk)
+    next_sighting_pk = _next_pk(connection, sightings.c.pk)
+    writes, counts = _Writes(), UpsertCounts()
+    pk_by_key: dict[tuple[str, str], int] = {}
     general: list[tuple[str, str]] = []
-    for key in new_keys:
-        group = by_key[key]
-        if len(group) == 1:
-            plan.add_new(group[0], pk_by_key[key], ids[key])
-        else:
-            general.append(key)
-    for key in by_key:
+    for key in prepared.keys:
         row = existing.get(ids[key])
         if row is not None:
             pk_by_key[key] = row["pk"]  # type: ignore[assignment]
             general.append(key)
+            continue
+        pk_by_key[key] = next_pk
+        rows = prepared.new_rows.get(key)
+        if rows is None:
+            general.append(key)
+        else:
+            indicator, sighting = rows
+            _number_new(indicator, sighting, next_pk, next_sighting_pk, clock)
+            writes.new_indicators.append(indicator)
+            writes.new_sightings.append(sighting)
+            next_sighting_pk += 1
+            counts.new += 1
+        next_pk += 1
     if general:
-        plan.add_general(general, by_key, ids, existing, pk_by_key)
-    _write(connection, batch.clock, plan.writes)
-    return plan.counts
+        plan = _Plan(
+            batch, prepared.source, prepared.observed_at, last_seen_granularity, next_sighting_pk, writes
+        )
+        plan.add_general(general, prepared.by_key, ids, existing, pk_by_key)
+        counts.add(plan.counts)
+    _write(connection, clock, writes)
+    return counts
 
 
 @dataclass(slots=True)
 class _Writes:
     """What one batch writes: rows as tuples in the column orders below, updates as dicts."""
 
-    new_indicators: list[tuple[object, ...]] = field(default_factory=list)
-    new_sightings: list[tuple[object, ...]] = field(default_factory=list)
+    new_indicators: list[Sequence[object]] = field(default_factory=list)
+    new_sightings: list[Sequence[object]] = field(default_factory=list)
     changed: list[dict[str, object]] = field(default_factory=list)  # derived columns + b_pk + updated_at
     rescored: list[dict[str, object]] = field(default_factory=list)  # b_pk, score, base_score
     dirty_sightings: list[dict[str, object]] = field(default_factory=list)
@@ -262,42 +309,42 @@ _SIGHTING_COLUMNS = (
 _CATEGORY_ORDER = tuple(BEST_SIGHTING_COLUMN)  # government, commercial, community: the column order above
 
 
-class _Plan:
-    """The rows one batch writes, and its counts."""
+_UNSET = 0  # what a key or clock slot of a prepared row holds until the writer numbers it
 
-    def __init__(
-        self, batch: WriteBatch, source: SourceInfo, observed_at: int, granularity: int, next_sighting_pk: int
-    ) -> None:
-        self.connection = batch.connection
-        self.clock = batch.clock
+
+def _number_new(
+    indicator: list[object], sighting: list[object], pk: int, sighting_pk: int, clock: int
+) -> None:
+    """Fill in what only the writer knows: the rows' keys and the batch clock."""
+    indicator[0] = sighting[1] = pk  # indicators.pk, sightings.indicator_pk
+    sighting[0] = indicator[20] = sighting_pk  # sightings.pk, best_sighting
+    for slot in (21, 22, 23):  # best per category: this source's category only (the others are None)
+        if indicator[slot] is not None:
+            indicator[slot] = sighting_pk
+    indicator[11] = indicator[12] = sighting[12] = sighting[13] = clock  # created_at, updated_at
+
+
+class _NewRows:
+    """The rows of a value never stored before, seen once: what `_derive` makes of a group of one
+    new sighting (a test holds the two to agreeing), without building the sighting, its evidence or
+    the row dict. Scores depend only on the type and last seen, so each pair is scored once."""
+
+    def __init__(self, source: SourceInfo, observed_at: int) -> None:
         self.source = source
         self.observed_at = observed_at
-        self.granularity = granularity
-        self.next_sighting_pk = next_sighting_pk
-        self.writes = _Writes()
-        self.counts = UpsertCounts()
         self._scores: dict[tuple[str, int], tuple[int, float, str]] = {}
-        category = source.category
-        self._mask = categories_mask((category,))
-        self._best = tuple(name == category for name in _CATEGORY_ORDER)
+        self._mask = categories_mask((source.category,))
+        self._best = tuple(_UNSET if name == source.category else None for name in _CATEGORY_ORDER)
 
-    def _seen(self, obs: Observation) -> tuple[int, int]:
-        """The sighting's first and last seen: as the source dates them, never after we saw them."""
-        first = min(obs.first_seen or self.observed_at, self.observed_at)
-        return first, min(max(obs.last_seen or self.observed_at, first), self.observed_at)
-
-    def add_new(self, obs: Observation, pk: int, indicator_id: str) -> None:
-        """A value never stored before, seen once: the rows `_derive` makes of a group of one new
-        sighting, without building the sighting, its evidence or the row dict."""
-        sighting_pk = self.next_sighting_pk
-        self.next_sighting_pk += 1
-        clock = self.clock
-        first, last = self._seen(obs)
+    def __call__(self, obs: Observation, indicator_id: str) -> tuple[list[object], list[object]]:
+        observed_at = self.observed_at
+        first = min(obs.first_seen or observed_at, observed_at)
+        last = min(max(obs.last_seen or observed_at, first), observed_at)
         scored = self._scores.get((obs.type, last))
         if scored is None:
             source = self.source
             evidence = SourceEvidence(source.name, source.category, source.reliability, last)
-            breakdown = score_indicator(obs.type, [evidence], self.observed_at)
+            breakdown = score_indicator(obs.type, [evidence], observed_at)
             scored = self._scores[(obs.type, last)] = (breakdown.score, breakdown.base, breakdown.confidence)
         score, base, confidence = scored
         screened_by = obs.screened_by
@@ -306,23 +353,43 @@ class _Plan:
         industries = _encode_cached(obs.industries)
         techniques = _encode_cached(obs.mitre_techniques)
         government, commercial, community = self._best
-        self.writes.new_indicators.append(
-            (
-                pk, indicator_id, obs.type, obs.value, status, screened_by or None, base, score,
-                confidence, first, last, clock, clock, 1, self._mask, _sectors_mask_cached(obs.industries),
-                industries, tags, techniques, obs.context or None, sighting_pk,
-                sighting_pk if government else None,
-                sighting_pk if commercial else None,
-                sighting_pk if community else None,
-            )
-        )  # fmt: skip
-        self.writes.new_sightings.append(
-            (
-                sighting_pk, pk, self.source.id, obs.article_id, first, last, obs.raw_value, obs.context,
-                obs.reference_url, tags, industries, techniques, clock, clock,
-            )
-        )  # fmt: skip
-        self.counts.new += 1
+        indicator: list[object] = [
+            _UNSET, indicator_id, obs.type, obs.value, status, screened_by or None, base, score, confidence,
+            first, last, _UNSET, _UNSET, 1, self._mask, _sectors_mask_cached(obs.industries), industries,
+            tags, techniques, obs.context or None, _UNSET, government, commercial, community,
+        ]  # fmt: skip
+        sighting: list[object] = [
+            _UNSET, _UNSET, self.source.id, obs.article_id, first, last, obs.raw_value, obs.context,
+            obs.reference_url, tags, industries, techniques, _UNSET, _UNSET,
+        ]  # fmt: skip
+        return indicator, sighting
+
+
+class _Plan:
+    """What the general path writes for one batch, and its counts."""
+
+    def __init__(
+        self,
+        batch: WriteBatch,
+        source: SourceInfo,
+        observed_at: int,
+        granularity: int,
+        next_sighting_pk: int,
+        writes: _Writes,
+    ) -> None:
+        self.connection = batch.connection
+        self.clock = batch.clock
+        self.source = source
+        self.observed_at = observed_at
+        self.granularity = granularity
+        self.next_sighting_pk = next_sighting_pk
+        self.writes = writes
+        self.counts = UpsertCounts()
+
+    def _seen(self, obs: Observation) -> tuple[int, int]:
+        """The sighting's first and last seen: as the source dates them, never after we saw them."""
+        first = min(obs.first_seen or self.observed_at, self.observed_at)
+        return first, min(max(obs.last_seen or self.observed_at, first), self.observed_at)
 
     def add_general(
         self,

@@ -1,0 +1,91 @@
+"""Batches are written on a writer thread while the next one is read: the run behaves as it did
+when reading and writing took turns (order, counts, errors, what is committed)."""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy import func, select, text
+
+from iocfeed.errors import ImportFormatError
+from iocfeed.pipeline import WRITER_SWITCH_INTERVAL, RecordMapping, ingest_records
+from iocfeed.sources.records import RawRecord
+from iocfeed.store.catalog import SourceSpec
+from iocfeed.store.schema import indicators
+
+
+def _records(count, first=1):
+    for i in range(first, first + count):
+        yield RawRecord(f"line {i}", f"47.{i // 250}.{i % 250}.1")
+
+
+def test_every_batch_is_written_in_order_with_the_interpreter_settings_put_back(engine, settings):
+    interval = sys.getswitchinterval()
+    seen = []
+    result = ingest_records(
+        engine, settings, SourceSpec("Feed", "community", 60), _records(175), RecordMapping(),
+        on_progress=seen.append,
+    )  # fmt: skip
+    assert (result.parsed, result.accepted, result.counts.new) == (175, 175, 175)
+    assert seen == [50, 100, 150, 175]
+    assert sys.getswitchinterval() == interval
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(indicators.c.pk, indicators.c.updated_at).order_by(indicators.c.pk)
+        ).all()
+    assert len(rows) == 175
+    clocks = [row.updated_at for row in rows]
+    assert len(set(clocks)) == 4  # four batches, four write clocks ...
+    assert clocks == sorted(clocks)  # ... committed one after the other, in order
+
+
+def test_a_reader_error_keeps_the_batches_already_handed_over(engine, settings):
+    def broken():
+        yield from _records(120)
+        raise ImportFormatError("feed.csv: the file could not be read to its end")
+
+    interval = sys.getswitchinterval()
+    result = ingest_records(engine, settings, SourceSpec("Feed", "community", 60), broken(), RecordMapping())
+    assert result.error and "could not be read" in result.error
+    assert sys.getswitchinterval() == interval != WRITER_SWITCH_INTERVAL
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(indicators)).scalar() == 100
+        run = connection.execute(text("SELECT status, parsed, accepted FROM ingest_runs")).one()
+    assert (run.status, run.parsed, run.accepted) == ("failed", 120, 120)
+
+
+def test_articles_are_stored_while_batches_are_written(engine, settings):
+    """An article row is written by the reading thread while the writer may hold a batch open: it
+    waits its turn, and its indicators' sightings point at it."""
+    from iocfeed.articles import ArticleInput
+    from iocfeed.sources.records import RawArticle
+
+    def items():
+        yield from _records(60)
+        yield ArticleInput(
+            RawArticle(
+                "item 1",
+                "Advisory",
+                "https://advisories.example/a1",
+                content="C2 at 198.51.100.77 and evil-c2.com",
+            ),
+            None,
+        )
+        yield from _records(60, first=61)
+
+    result = ingest_records(
+        engine, settings, SourceSpec("Blog", "community", 60, origin="article"), items(), RecordMapping()
+    )
+    assert result.error is None and result.articles == 1
+    with engine.connect() as connection:
+        linked = (
+            connection.execute(
+                text(
+                    "SELECT i.value FROM sightings s JOIN indicators i ON i.pk = s.indicator_pk "
+                    "WHERE s.article_id IS NOT NULL ORDER BY i.value"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert "evil-c2.com" in linked
