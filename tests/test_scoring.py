@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from iocfeed.scoring import (
@@ -11,6 +13,7 @@ from iocfeed.scoring import (
     SourceEvidence,
     band,
     decayed_score,
+    decayed_scorer,
     lifecycle_status,
     score_indicator,
 )
@@ -155,3 +158,18 @@ def test_screened_values_are_stored_as_false_positives_with_the_list_name(engine
     assert "DNS" in found["8.8.8.8"][1] or "resolver" in found["8.8.8.8"][1].lower()
     rescore_all(engine, now=now_us() + 3650 * MICROS_PER_DAY)  # decay never turns a decision back
     assert row(engine, "8.8.8.8").status == "false-positive"
+
+
+@given(
+    indicator_type=st.sampled_from(
+        ["ipv4", "ipv6", "domain", "url", "md5", "sha256", "cve", "mitre-attack", "email"]
+    ),
+    base=st.floats(min_value=0, max_value=100),
+    age_us=st.integers(min_value=-10 * MICROS_PER_DAY, max_value=4000 * MICROS_PER_DAY),
+)
+def test_the_page_scorer_agrees_with_decayed_score(indicator_type, base, age_us):
+    """Pages score rows with decayed_scorer (one call a row); it must never disagree with the
+    score the detail view and exports show."""
+    assert decayed_scorer(NOW)(indicator_type, base, NOW - age_us) == decayed_score(
+        indicator_type, base, NOW - age_us, NOW
+    )

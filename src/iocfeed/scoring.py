@@ -18,6 +18,7 @@ Bands: high >= 75, medium >= 50, else low. An indicator whose score falls under 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from iocfeed.timeutil import MICROS_PER_DAY
@@ -87,6 +88,21 @@ def decayed_score(indicator_type: str, base: float, last_seen: int, now: int) ->
     """The score as of `now` from a stored base (what responses show)."""
     factor, _ = decay_factor(indicator_type, last_seen, now)
     return max(0, min(100, round(base * factor)))
+
+
+def decayed_scorer(now: int) -> Callable[[str, float, int], int]:
+    """decayed_score with `now` fixed, for a page of rows: the same arithmetic in one call a row
+    instead of three (a 10,000-row page scores every row)."""
+    half_lives = HALF_LIFE_DAYS
+
+    def score(indicator_type: str, base: float, last_seen: int) -> int:
+        half_life = half_lives.get(indicator_type)
+        age_days = (now - last_seen) / MICROS_PER_DAY
+        factor = 1.0 if half_life is None or age_days <= 0 else 0.5 ** (age_days / half_life)
+        value = round(base * factor)
+        return 0 if value < 0 else 100 if value > 100 else value
+
+    return score
 
 
 def score_indicator(indicator_type: str, evidence: list[SourceEvidence], now: int) -> ScoreBreakdown:

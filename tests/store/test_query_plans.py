@@ -93,3 +93,18 @@ def test_counts_use_an_index(store):
         cursor = connection.connection.dbapi_connection.cursor()
         cursor.execute(f"EXPLAIN QUERY PLAN SELECT count(*) FROM indicators i{where}", params)
         assert "COVERING INDEX" in " ".join(row[3] for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize("status", [("active",), None])
+@pytest.mark.parametrize("name", ["category", "categories", "industry"])
+def test_mask_filters_are_checked_on_the_driving_index(store, status, name):
+    """A page filtered by category or industry alone walks an index that carries both masks, so a
+    row that does not match costs an index entry, not a table read (a 3% sector on 1M rows: 0.84
+    -> 0.40 ms a page on SQLite)."""
+    from sqlalchemy import inspect
+
+    from iocfeed.store.feed_reads import _driving_index
+
+    index_name = _driving_index(IndicatorFilter(statuses=status, **FILTERS[name]), "updated_at")
+    columns = {ix["name"]: ix["column_names"] for ix in inspect(store).get_indexes("indicators")}
+    assert {"categories_mask", "industries_mask"} <= set(columns[index_name])

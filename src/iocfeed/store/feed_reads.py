@@ -24,6 +24,7 @@ from iocfeed.store.codes import BEST_SIGHTING_COLUMN, CATEGORIES, categories_mas
 from iocfeed.store.queries import IndicatorFilter, PageRequest
 
 SOURCE_CACHE_SECONDS = 30.0
+IDLE_SQLITE_CONNECTIONS = 8  # the event loop thread and a few worker threads for large pages
 ROW_COLUMNS = (
     "pk", "id", "type", "value", "status", "status_reason", "base_score", "score", "confidence", "first_seen",
     "last_seen", "updated_at", "source_count", "industries", "tags", "mitre_techniques", "context",
@@ -53,26 +54,53 @@ class FeedReader:
         self._sources: dict[int, SourceInfo] = {}
         self._sources_loaded = 0.0
         self._lock = threading.Lock()
+        # SQLite pages run on idle driver connections kept here rather than checked out of the
+        # pool: checkout, reset and checkin cost as much as a small page's SQL. Reads open no
+        # transaction (autocommit), so a kept connection never holds an old snapshot.
+        self._idle: list[Any] | None = [] if engine.dialect.name == "sqlite" else None
 
     # -- public ---------------------------------------------------------------------------------
 
     def read_page(self, flt: IndicatorFilter, page: PageRequest) -> tuple[int, list[tuple[Any, ...]]]:
         """(sync clock, up to page.limit + 1 rows). Each row: ROW_COLUMNS, then the chosen sighting's
         source id, article id, reference url, article title, article url, last seen (or Nones)."""
-        connection = self.engine.raw_connection()
+        if self._idle is None:
+            connection = self.engine.raw_connection()
+            try:
+                return self._read_page_on(connection, flt, page)
+            finally:
+                connection.close()
         try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT clock FROM sync_state WHERE id = 1")
-            clock = cursor.fetchone()[0]
-            sql, params = self._page_sql(flt, page)
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-            if flt.categories is not None and 1 < len(flt.categories) < len(CATEGORIES) and rows:
-                rows = self._choose_among_categories(cursor, rows, flt.categories)
-            cursor.close()
-        finally:
+            connection = self._idle.pop()
+        except IndexError:
+            connection = self._new_idle_connection()
+        result = self._read_page_on(connection, flt, page)  # on error the connection is dropped
+        if len(self._idle) < IDLE_SQLITE_CONNECTIONS:
+            self._idle.append(connection)
+        else:
             connection.close()
+        return result
+
+    def _read_page_on(
+        self, connection: Any, flt: IndicatorFilter, page: PageRequest
+    ) -> tuple[int, list[tuple[Any, ...]]]:
+        cursor = connection.cursor()
+        cursor.execute("SELECT clock FROM sync_state WHERE id = 1")
+        clock = cursor.fetchone()[0]
+        sql, params = self._page_sql(flt, page)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        if _several_categories(flt) and rows:
+            rows = self._choose_among_categories(cursor, rows, flt.categories)
+        cursor.close()
         return clock, rows
+
+    def _new_idle_connection(self) -> Any:
+        """A driver connection set up by the engine's connect hooks (pragmas), then detached from
+        the pool: it is ours to keep, and closed when dropped."""
+        fairy = self.engine.raw_connection()
+        fairy.detach()
+        return fairy.dbapi_connection
 
     def count_at(self, flt: IndicatorFilter) -> tuple[int, int]:
         """(sync clock, count) read in one snapshot, so the count is exact for that data version."""
@@ -148,7 +176,7 @@ class FeedReader:
             params.extend(page.after)
         direction = "DESC" if page.descending else "ASC"
         best = _best_column(flt.categories)
-        columns = ", ".join(f"i.{c}" for c in ROW_COLUMNS)
+        columns = _PAGE_COLUMNS_WITH_BEST if _several_categories(flt) else _PAGE_COLUMNS
         hint = f" INDEXED BY {_driving_index(flt, page.sort)}" if self._mark == "?" else ""
         sql = (
             f"SELECT {columns}, s.source_id, s.article_id, s.reference_url, a.title, a.url, s.last_seen "
@@ -217,6 +245,20 @@ def _driving_index(flt: IndicatorFilter, sort: str) -> str:
             return "ix_indicators_status_updated"
         return f"ix_indicators_status_{sort}"
     return {"updated_at": "ix_indicators_updated"}.get(sort, f"ix_indicators_{sort}")
+
+
+def _several_categories(flt: IndicatorFilter) -> bool:
+    return flt.categories is not None and 1 < len(flt.categories) < len(CATEGORIES)
+
+
+# What a page row carries. Columns no record shows read as NULL (a column SQLite need not decode
+# nor the driver convert, 5% of a page's SQL); the best sighting per category only when several
+# categories are asked and one of them must be chosen.
+_UNREAD = {"status_reason", "score", *BEST_SIGHTING_COLUMN.values(), "best_sighting"}
+_PAGE_COLUMNS = ", ".join("NULL" if c in _UNREAD else f"i.{c}" for c in ROW_COLUMNS)
+_PAGE_COLUMNS_WITH_BEST = ", ".join(
+    "NULL" if c in {"status_reason", "score"} else f"i.{c}" for c in ROW_COLUMNS
+)
 
 
 def _best_column(categories: tuple[str, ...] | None) -> str:
