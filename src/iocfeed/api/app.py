@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -59,6 +60,22 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+# A 10,000-row page allocates a few hundred thousand objects. With the default threshold (700) that
+# set off a young collection every few hundred rows and a full one every few pages, which walked the
+# whole heap: 65 ms pauses, a 10k page at 132 ms worst instead of 60 (measured on the 1M store).
+# Objects alive at startup (the app, the caches' holders) are frozen out of collections, and the
+# young generation may hold a page's worth before it is collected; a page frees its objects by
+# reference counting, so cycles are rare and still collected.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def settle_garbage_collector() -> None:
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     services = build_services(settings or load_settings())
 
@@ -70,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await asyncio.to_thread(services.usage.flush)
 
         task = asyncio.create_task(loop())
+        settle_garbage_collector()
         try:
             yield
         finally:

@@ -87,9 +87,19 @@ class FeedReader:
         cursor = connection.cursor()
         cursor.execute("SELECT clock FROM sync_state WHERE id = 1")
         clock = cursor.fetchone()[0]
-        sql, params = self._page_sql(flt, page)
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        wanted = page.limit + 1
+        if page.after is not None and self._mark == "?":
+            # SQLite seeks a row-value bound by its first column only, then steps over every row
+            # that ties it: at the end of a delta, a whole write batch shares one updated_at. So:
+            # the rest of the tie (an equality and a pk range: a seek), then what lies beyond it.
+            cursor.execute(*self._page_sql(flt, page, wanted, keyset="tie"))
+            rows = cursor.fetchall()
+            if len(rows) < wanted:
+                cursor.execute(*self._page_sql(flt, page, wanted - len(rows), keyset="beyond"))
+                rows += cursor.fetchall()
+        else:
+            cursor.execute(*self._page_sql(flt, page, wanted))
+            rows = cursor.fetchall()
         if _several_categories(flt) and rows:
             rows = self._choose_among_categories(cursor, rows, flt.categories)
         cursor.close()
@@ -167,13 +177,25 @@ class FeedReader:
             params.append(flt.since)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
-    def _page_sql(self, flt: IndicatorFilter, page: PageRequest) -> tuple[str, list[Any]]:
+    def _page_sql(
+        self, flt: IndicatorFilter, page: PageRequest, limit: int | None = None, keyset: str = "row"
+    ) -> tuple[str, list[Any]]:
+        """One page statement for `limit` rows (default: page.limit + 1). After a cursor, `keyset`
+        says which rows past (sort value, pk) it reads: "row" all of them (a row-value bound),
+        "tie" those sharing the sort value, "beyond" those with a later sort value."""
         m = self._mark
         where, params = self._where(flt)
         if page.after is not None:
             comparison = "<" if page.descending else ">"
-            where += (" AND " if where else " WHERE ") + f"(i.{page.sort}, i.pk) {comparison} ({m}, {m})"
-            params.extend(page.after)
+            sort_value, pk = page.after
+            if keyset == "tie":
+                bound, bound_params = f"i.{page.sort} = {m} AND i.pk {comparison} {m}", [sort_value, pk]
+            elif keyset == "beyond":
+                bound, bound_params = f"i.{page.sort} {comparison} {m}", [sort_value]
+            else:
+                bound, bound_params = f"(i.{page.sort}, i.pk) {comparison} ({m}, {m})", [sort_value, pk]
+            where += (" AND " if where else " WHERE ") + bound
+            params.extend(bound_params)
         direction = "DESC" if page.descending else "ASC"
         best = _best_column(flt.categories)
         columns = _PAGE_COLUMNS_WITH_BEST if _several_categories(flt) else _PAGE_COLUMNS
@@ -184,7 +206,7 @@ class FeedReader:
             f"LEFT JOIN articles a ON a.id = s.article_id"
             f"{where} ORDER BY i.{page.sort} {direction}, i.pk {direction} LIMIT {m} OFFSET {m}"
         )
-        params.extend((page.limit + 1, page.offset))
+        params.extend((page.limit + 1 if limit is None else limit, page.offset))
         return sql, params
 
     def _choose_among_categories(
