@@ -26,7 +26,7 @@ def from_us(micros: int) -> datetime:
 
 
 _DAY_PREFIXES: dict[int, str] = {}
-_FORMATTED: dict[int, str] = {}
+FORMATTED_INSTANTS: dict[int, str] = {}  # format_us memo; read directly by the page serializer
 _FORMATTED_MAX = 200_000
 
 
@@ -38,11 +38,11 @@ def format_us(micros: int | None) -> str | None:
     is cached per day and the time formatted by arithmetic instead of strftime."""
     if micros is None:
         return None
-    text = _FORMATTED.get(micros)
+    text = FORMATTED_INSTANTS.get(micros)
     if text is None:
-        if len(_FORMATTED) >= _FORMATTED_MAX:
-            _FORMATTED.clear()
-        text = _FORMATTED[micros] = _format(micros)
+        if len(FORMATTED_INSTANTS) >= _FORMATTED_MAX:
+            FORMATTED_INSTANTS.clear()
+        text = FORMATTED_INSTANTS[micros] = _format(micros)
     return text
 
 

@@ -306,6 +306,19 @@ def test_links_next_is_a_working_url(feed):
     assert body["links"]["self"].startswith("http")
 
 
+def test_links_next_replaces_cursor_and_offset_and_keeps_the_rest_as_sent(feed):
+    headers = {"X-API-Key": feed.pro_key}
+    first = feed.client.get("/api/v1/iocs?type=ipv4%2Cdomain&offset=0&limit=3", headers=headers).json()
+    nxt = first["links"]["next"]
+    assert "type=ipv4%2Cdomain" in nxt and "offset=" not in nxt and nxt.count("cursor=") == 1
+    second = feed.client.get(nxt, headers=headers).json()
+    third_link = second["links"]["next"]
+    assert third_link.count("cursor=") == 1 and third_link != nxt
+    third = feed.client.get(third_link, headers=headers).json()
+    ids = [r["id"] for page in (first, second, third) for r in page["data"]]
+    assert len(ids) == len(set(ids)) == 9
+
+
 def test_cursor_is_bound_to_its_filters(feed):
     cursor = feed.get("/api/v1/iocs", type="ipv4", limit=5).json()["meta"]["next_cursor"]
     response = feed.get("/api/v1/iocs", type="domain", limit=5, cursor=cursor)

@@ -24,7 +24,7 @@ from iocfeed.store.codes import BEST_SIGHTING_COLUMN, CATEGORIES, categories_mas
 from iocfeed.store.queries import IndicatorFilter, PageRequest
 
 SOURCE_CACHE_SECONDS = 30.0
-IDLE_SQLITE_CONNECTIONS = 8  # the event loop thread and a few worker threads for large pages
+IDLE_CONNECTIONS = 8  # the event loop thread and the few worker threads that read at once
 ROW_COLUMNS = (
     "pk", "id", "type", "value", "status", "status_reason", "base_score", "score", "confidence", "first_seen",
     "last_seen", "updated_at", "source_count", "industries", "tags", "mitre_techniques", "context",
@@ -54,28 +54,32 @@ class FeedReader:
         self._sources: dict[int, SourceInfo] = {}
         self._sources_loaded = 0.0
         self._lock = threading.Lock()
-        # SQLite pages run on idle driver connections kept here rather than checked out of the
-        # pool: checkout, reset and checkin cost as much as a small page's SQL. Reads open no
-        # transaction (autocommit), so a kept connection never holds an old snapshot.
-        self._idle: list[Any] | None = [] if engine.dialect.name == "sqlite" else None
+        # Pages run on idle driver connections kept here rather than checked out of the pool: on
+        # SQLite checkout, reset and checkin cost as much as a small page's SQL; on PostgreSQL the
+        # pool's liveness ping and reset are two round trips of four. The connections read in
+        # autocommit, so a kept one never holds an old snapshot; a PostgreSQL connection that broke
+        # while idle (a server restart) is replaced and the page read again, once.
+        self._idle: list[Any] = []
+        self._postgres = engine.dialect.name != "sqlite"
 
     # -- public ---------------------------------------------------------------------------------
 
     def read_page(self, flt: IndicatorFilter, page: PageRequest) -> tuple[int, list[tuple[Any, ...]]]:
         """(sync clock, up to page.limit + 1 rows). Each row: ROW_COLUMNS, then the chosen sighting's
         source id, article id, reference url, article title, article url, last seen (or Nones)."""
-        if self._idle is None:
-            connection = self.engine.raw_connection()
-            try:
-                return self._read_page_on(connection, flt, page)
-            finally:
-                connection.close()
         try:
             connection = self._idle.pop()
         except IndexError:
             connection = self._new_idle_connection()
-        result = self._read_page_on(connection, flt, page)  # on error the connection is dropped
-        if len(self._idle) < IDLE_SQLITE_CONNECTIONS:
+        try:
+            result = self._read_page_on(connection, flt, page)
+        except Exception as exc:
+            connection.close()  # whatever state it is in, it is not kept
+            if not (self._postgres and _is_disconnect(exc)):
+                raise
+            connection = self._new_idle_connection()
+            result = self._read_page_on(connection, flt, page)
+        if len(self._idle) < IDLE_CONNECTIONS:
             self._idle.append(connection)
         else:
             connection.close()
@@ -110,7 +114,11 @@ class FeedReader:
         the pool: it is ours to keep, and closed when dropped."""
         fairy = self.engine.raw_connection()
         fairy.detach()
-        return fairy.dbapi_connection
+        connection = fairy.dbapi_connection
+        if self._postgres:
+            connection.rollback()  # leave the pool's ping transaction before switching mode
+            connection.autocommit = True
+        return connection
 
     def count_at(self, flt: IndicatorFilter) -> tuple[int, int]:
         """(sync clock, count) read in one snapshot, so the count is exact for that data version."""
@@ -267,6 +275,13 @@ def _driving_index(flt: IndicatorFilter, sort: str) -> str:
             return "ix_indicators_status_updated"
         return f"ix_indicators_status_{sort}"
     return {"updated_at": "ix_indicators_updated"}.get(sort, f"ix_indicators_{sort}")
+
+
+def _is_disconnect(exc: Exception) -> bool:
+    """A PostgreSQL connection that is gone (closed, terminated), not a bad statement."""
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError)
 
 
 def _several_categories(flt: IndicatorFilter) -> bool:

@@ -123,7 +123,13 @@ indicators = Table(
 # index entry and only matching rows are read from the table (a 3% sector: 0.84 -> 0.40 ms a page).
 MASK_COLUMNS = (indicators.c.categories_mask, indicators.c.industries_mask)
 Index("ix_indicators_updated", indicators.c.updated_at, indicators.c.pk, *MASK_COLUMNS)
-Index("ix_indicators_status_updated", indicators.c.status, indicators.c.updated_at, indicators.c.pk, *MASK_COLUMNS)
+Index(
+    "ix_indicators_status_updated",
+    indicators.c.status,
+    indicators.c.updated_at,
+    indicators.c.pk,
+    *MASK_COLUMNS,
+)
 Index(
     "ix_indicators_status_type_updated",
     indicators.c.status,

@@ -46,7 +46,9 @@ def upgrade() -> None:
             f"CREATE TRIGGER indicator_counts_update AFTER UPDATE OF {GROUP} ON indicators "
             f"WHEN {CHANGED_SQLITE} BEGIN {REMOVE_OLD}; {ADD_NEW}; END"
         )
-        op.execute(f"CREATE TRIGGER indicator_counts_delete AFTER DELETE ON indicators BEGIN {REMOVE_OLD}; END")
+        op.execute(
+            f"CREATE TRIGGER indicator_counts_delete AFTER DELETE ON indicators BEGIN {REMOVE_OLD}; END"
+        )
     else:
         op.execute(
             "CREATE FUNCTION iocfeed_indicator_counts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -62,7 +64,9 @@ def upgrade() -> None:
             f"CREATE TRIGGER indicator_counts_update AFTER UPDATE OF {GROUP} ON indicators "
             f"FOR EACH ROW WHEN ({CHANGED_PG}) EXECUTE FUNCTION iocfeed_indicator_counts()"
         )
-    op.execute(f"INSERT INTO indicator_counts ({GROUP}, n) SELECT {GROUP}, count(*) FROM indicators GROUP BY {GROUP}")
+    op.execute(
+        f"INSERT INTO indicator_counts ({GROUP}, n) SELECT {GROUP}, count(*) FROM indicators GROUP BY {GROUP}"
+    )
 
 
 def downgrade() -> None:
