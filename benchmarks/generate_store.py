@@ -260,6 +260,7 @@ class _Writer:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
         self.raw = engine.raw_connection()
+        self.dropped_indexes: list = []
         self.cursor = self.raw.cursor()
         if not self.postgres:
             self.cursor.execute("PRAGMA synchronous=OFF")
@@ -268,6 +269,17 @@ class _Writer:
         with self.engine.begin() as connection:
             if self.postgres:  # the count triggers fire per row; for a bulk load, recount once at the end
                 connection.execute(text("ALTER TABLE indicators DISABLE TRIGGER USER"))
+                # Index maintenance row by row outgrows shared_buffers past a few million rows (10M:
+                # 30+ minutes); building each index once, sorted, at the end takes a few. The
+                # indexes behind constraints (keys, uniques) stay: COPY relies on them.
+                self.dropped_indexes = connection.execute(
+                    text(
+                        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('indicators', 'sightings') "
+                        "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+                    )
+                ).all()
+                for name, _ in self.dropped_indexes:
+                    connection.execute(text(f'DROP INDEX "{name}"'))
             connection.execute(text("DELETE FROM sightings"))
             connection.execute(text("DELETE FROM indicators"))
             connection.execute(text("DELETE FROM indicator_counts"))
@@ -317,6 +329,9 @@ class _Writer:
             )
             if self.postgres:
                 connection.execute(text("ALTER TABLE indicators ENABLE TRIGGER USER"))
+                connection.execute(text("SET maintenance_work_mem = '512MB'"))
+                for _, definition in self.dropped_indexes:
+                    connection.execute(text(definition))
                 group = "status, type, confidence, categories_mask, industries_mask"
                 connection.execute(text("DELETE FROM indicator_counts"))
                 connection.execute(
