@@ -178,8 +178,8 @@ Index(
 )
 Index("ix_sightings_source", sightings.c.source_id)
 Index("ix_sightings_article", sightings.c.article_id)
-# Per-source activity over recent days (the console's sparklines): a range on created_at.
-Index("ix_sightings_created_source", sightings.c.created_at, sightings.c.source_id)
+# Per-source activity over recent days (the console's sparklines): a range on created_at, covering.
+Index("ix_sightings_created_source", sightings.c.created_at, sightings.c.source_id, sightings.c.indicator_pk)
 
 accounts = Table(
     "accounts",
