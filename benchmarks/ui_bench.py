@@ -40,7 +40,7 @@ def pages(client: httpx.Client) -> dict[str, list[str]]:
             f"/api/v1/iocs/{sample['id']}",
             f"/api/v1/lookup?value={quote(sample['value'], safe='')}",
         ],
-        "lookup of an unknown value": ["/api/v1/lookup?value=hxxp://unknown-host[.]example/x"],
+        "lookup of an unknown value": ["/api/v1/lookup?value=hxxp://never-reported-host[.]example[.]com/x"],
         "sources (feeds + sparklines)": ["/api/v1/feeds", "/ui/feeds/sparklines.svg?days=30"],
         "keys (list + session + one key's usage)": [
             "/ui/session",
