@@ -32,6 +32,7 @@ from iocfeed.scoring import SourceEvidence, lifecycle_status, score_indicator
 from iocfeed.sectors import sectors_mask
 from iocfeed.store import bulk
 from iocfeed.store.codes import BEST_SIGHTING_COLUMN, categories_mask
+from iocfeed.store.counts import add_inserted as count_inserted_indicators
 from iocfeed.store.schema import indicators, sightings, sources
 from iocfeed.store.writer import WriteBatch
 
@@ -667,6 +668,7 @@ def _sighting_row(sighting: _Sighting, clock: int) -> dict[str, object]:
 def _write(connection: Connection, clock: int, writes: _Writes) -> None:
     """Everything one batch changes, in foreign-key order. (Tests replace this to crash a batch.)"""
     bulk.insert_rows(connection, "indicators", _INDICATOR_COLUMNS, writes.new_indicators)
+    count_inserted_indicators(connection, _INDICATOR_COLUMNS, writes.new_indicators)
     bulk.insert_rows(connection, "sightings", _SIGHTING_COLUMNS, writes.new_sightings)
     _update(connection, "sightings", writes.dirty_sightings)
     _update(connection, "indicators", writes.changed)
