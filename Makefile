@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.export_bench
 	$(BIN)/python -m benchmarks.extract_bench
 	$(BIN)/python -m benchmarks.screen_bench
+	$(BIN)/python -m benchmarks.ui_bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

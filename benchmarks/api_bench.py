@@ -68,7 +68,10 @@ class Group:
     connections: int = CONNECTIONS
 
 
-def groups(cursor_at_end: str, cursor_at_start: str, since_recent: str) -> list[Group]:
+def groups(
+    cursor_at_end: str, cursor_at_start: str, since_recent: str, count: int = 1_000_000
+) -> list[Group]:
+    delta = f"{count / 1e6:g}M-row delta"
     q = "/api/v1/iocs?"
     single = [
         f"{q}type=ipv4&limit=100",
@@ -97,11 +100,11 @@ def groups(cursor_at_end: str, cursor_at_start: str, since_recent: str) -> list[
         Group("combined filters, limit=100 (4 kinds)", combined, "p99 <= 50 ms"),
         Group("delta poll (since=1 h ago, status=all)", [f"{q}since={since_recent}&status=all&limit=1000"]),
         Group(
-            "cursor page at the start of a 1M-row delta",
+            f"cursor page at the start of a {delta}",
             [f"{q}status=all&sort=updated_at&limit=100&cursor={cursor_at_start}"],
         ),
         Group(
-            "cursor page at the end of a 1M-row delta",
+            f"cursor page at the end of a {delta}",
             [f"{q}status=all&sort=updated_at&limit=100&cursor={cursor_at_end}"],
             "as fast as at the start",
         ),
@@ -282,7 +285,7 @@ def run_backend(backend: str, count: int) -> list[str]:
     ]
     results = {}
     try:
-        for group in groups(end_cursor, start_cursor, since_recent):
+        for group in groups(end_cursor, start_cursor, since_recent, count):
             figures = wrk(port, key, group.paths, connections=group.connections)
             results[group.name] = figures
             lines.append(
@@ -293,7 +296,7 @@ def run_backend(backend: str, count: int) -> list[str]:
         lines.append(f"\nServer peak RSS: {peak_rss_mb(server.pid):.0f} MB")
     finally:
         stop(server)
-    reference = reference_run(url, key, groups(end_cursor, start_cursor, since_recent)[:2], env)
+    reference = reference_run(url, key, groups(end_cursor, start_cursor, since_recent, count)[:2], env)
     for name, figures in reference.items():
         ours = results[name]["rps"]
         lines.append(
