@@ -207,14 +207,18 @@ def test_secret_file_is_private(cli_env, tmp_path):
 
 def test_extract_prints_one_json_object_per_indicator(tmp_path):
     report = tmp_path / "report.md"
-    report.write_text("# APT report\nC2: 194.26.135[.]89, payload hxxps://glasstide-update[.]net/a.bin.\n"
-                      "Again 194.26.135.89 (T1059.001). See invoice.pdf.\n")
+    report.write_text(
+        "# APT report\nC2: 194.26.135[.]89, payload hxxps://glasstide-update[.]net/a.bin.\n"
+        "Again 194.26.135.89 (T1059.001). See invoice.pdf.\n"
+    )
     result = runner.invoke(app, ["extract", str(report)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines == [{"type": "ipv4", "value": "194.26.135.89"},
-                     {"type": "url", "value": "https://glasstide-update.net/a.bin"},
-                     {"type": "mitre-attack", "value": "T1059.001"}]
+    assert lines == [
+        {"type": "ipv4", "value": "194.26.135.89"},
+        {"type": "url", "value": "https://glasstide-update.net/a.bin"},
+        {"type": "mitre-attack", "value": "T1059.001"},
+    ]
     with_context = runner.invoke(app, ["extract", "--with-context"], input="seen at 1.2.3[.]4 today\n")
     record = json.loads(with_context.stdout)
     assert (record["start"], record["end"]) == (8, 17) and "1.2.3[.]4" in record["context"]
@@ -222,8 +226,10 @@ def test_extract_prints_one_json_object_per_indicator(tmp_path):
 
 def test_import_of_an_advisory_page_extracts_it_as_an_article(cli_env, tmp_path):
     page = tmp_path / "aa26-330a.html"
-    page.write_text("<html><head><title>AA26-330A GlassTide</title></head><body><main><p>Actors targeting "
-                    "water utilities used 194.26.135[.]89 and spearphishing (T1566.001).</p></main></body></html>")
+    page.write_text(
+        "<html><head><title>AA26-330A GlassTide</title></head><body><main><p>Actors targeting "
+        "water utilities used 194.26.135[.]89 and spearphishing (T1566.001).</p></main></body></html>"
+    )
     result = run("import", str(page), "--source", "CISA Alerts", "--category", "government", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -135,7 +135,9 @@ def feed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 def live(request: pytest.FixtureRequest, database, tmp_path) -> Iterator[Feed]:
     """A fresh app over an empty database (for tests that write or count requests). Key lookups are
     not cached here, so a revocation shows on the very next request."""
-    settings = Settings(home=tmp_path / "home", database_url=database.url, batch_size=1000, key_cache_seconds=0)
+    settings = Settings(
+        home=tmp_path / "home", database_url=database.url, batch_size=1000, key_cache_seconds=0
+    )
     engine = database.engine()
     pro_key, _ = make_key(settings, engine, "pro")
     free_key, _ = make_key(settings, engine, "free")

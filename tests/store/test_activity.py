@@ -11,7 +11,9 @@ from tests.conftest import ingest_values
 
 
 def article(n: int, text: str) -> ArticleInput:
-    return ArticleInput(RawArticle(f"entry {n}", f"Advisory {n}", f"https://cisa.example/aa{n}", content=text))
+    return ArticleInput(
+        RawArticle(f"entry {n}", f"Advisory {n}", f"https://cisa.example/aa{n}", content=text)
+    )
 
 
 def test_an_indicator_in_two_advisories_counts_once_a_day(engine, settings):

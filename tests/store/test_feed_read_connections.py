@@ -39,3 +39,27 @@ def test_a_connection_dropped_while_idle_is_replaced(engine, settings):
     _, rows = reader.read_page(IndicatorFilter(), PAGE)
     assert [row[3] for row in rows] == ["45.9.1.1"]
     assert len(reader._idle) == 1 and reader._idle[0] is not kept
+
+
+def test_close_closes_the_kept_connections(engine, settings):
+    upgrade(engine)
+    reader = FeedReader(engine)
+    ingest_values(engine, settings, "One", "community", ["45.9.1.1"])
+    reader.read_page(IndicatorFilter(), PAGE)
+    (kept,) = reader._idle
+    reader.close()
+    assert reader._idle == []
+    closed = kept.closed if engine.dialect.name != "sqlite" else _sqlite_closed(kept)
+    assert closed
+    _, rows = reader.read_page(IndicatorFilter(), PAGE)  # and reading again just opens another
+    assert [row[3] for row in rows] == ["45.9.1.1"]
+
+
+def _sqlite_closed(connection) -> bool:
+    import sqlite3
+
+    try:
+        connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False

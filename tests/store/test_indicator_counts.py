@@ -39,16 +39,29 @@ def assert_counts_exact(engine):
 
 def test_counts_follow_every_write(engine, settings):
     ips = [f"45.{i}.1.{i}" for i in range(40)]
-    ingest_values(engine, settings, "Community", "community",
-                  [RawRecord(f"l{i}", v, industries="energy" if i % 2 else None) for i, v in enumerate(ips)])
+    ingest_values(
+        engine,
+        settings,
+        "Community",
+        "community",
+        [RawRecord(f"l{i}", v, industries="energy" if i % 2 else None) for i, v in enumerate(ips)],
+    )
     assert_counts_exact(engine)
-    ingest_values(engine, settings, "Gov", "government",
-                  [*ips[:10], *(f"bad-{i}.example-evil.com" for i in range(5))], industries=("water",))
+    ingest_values(
+        engine,
+        settings,
+        "Gov",
+        "government",
+        [*ips[:10], *(f"bad-{i}.example-evil.com" for i in range(5))],
+        industries=("water",),
+    )
     assert_counts_exact(engine)
     with engine.begin() as connection:  # an operator's raw SQL is counted too
         connection.execute(text("UPDATE indicators SET status = 'revoked' WHERE value = :v"), {"v": ips[3]})
-        connection.execute(text("DELETE FROM sightings WHERE indicator_pk = (SELECT pk FROM indicators WHERE value = :v)"),
-                           {"v": ips[4]})
+        connection.execute(
+            text("DELETE FROM sightings WHERE indicator_pk = (SELECT pk FROM indicators WHERE value = :v)"),
+            {"v": ips[4]},
+        )
         connection.execute(text("DELETE FROM indicators WHERE value = :v"), {"v": ips[4]})
     assert_counts_exact(engine)
     rescore_all(engine, now=now_us() + 60 * MICROS_PER_DAY)  # bands fall, some expire

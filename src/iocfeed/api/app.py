@@ -93,7 +93,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             task.cancel()
             await asyncio.to_thread(services.usage.flush)
+            services.feed.close()
             services.engine.dispose()
+            if services.read_engine is not services.engine:
+                services.read_engine.dispose()
 
     app = Litestar(
         route_handlers=[

@@ -85,6 +85,11 @@ class FeedReader:
             connection.close()
         return result
 
+    def close(self) -> None:
+        """Close the kept connections (the app's shutdown; a later read opens new ones)."""
+        while self._idle:
+            self._idle.pop().close()
+
     def _read_page_on(
         self, connection: Any, flt: IndicatorFilter, page: PageRequest
     ) -> tuple[int, list[tuple[Any, ...]]]:

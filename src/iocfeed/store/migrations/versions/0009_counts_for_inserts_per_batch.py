@@ -55,7 +55,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"CREATE TRIGGER indicator_counts_insert AFTER INSERT ON indicators BEGIN {ROW_ADD_NEW}; END")
+        op.execute(
+            f"CREATE TRIGGER indicator_counts_insert AFTER INSERT ON indicators BEGIN {ROW_ADD_NEW}; END"
+        )
         return
     op.execute("DROP TRIGGER indicator_counts_insert ON indicators")
     op.execute("DROP FUNCTION iocfeed_indicator_counts_inserted()")
