@@ -26,9 +26,10 @@ from sqlalchemy.engine import make_url
 from iocfeed.scoring import band, decayed_score
 from iocfeed.sectors import SECTORS, sectors_mask
 from iocfeed.store.codes import CATEGORY_BITS
+from iocfeed.store.counts import GROUP_COLUMNS as COUNT_GROUP_COLUMNS
 from iocfeed.store.engine import make_engine
 from iocfeed.store.migrate import upgrade
-from iocfeed.store.upsert import INDICATOR_NAMESPACE
+from iocfeed.store.upsert import INDICATOR_COLUMNS, INDICATOR_NAMESPACE
 from iocfeed.timeutil import MICROS_PER_DAY, now_us
 
 TYPE_MIX = [
@@ -212,32 +213,6 @@ def _json(items: list[str]) -> str:
     return "[" + ",".join(f'"{item}"' for item in items) + "]"
 
 
-INDICATOR_COLUMNS = (
-    "pk",
-    "id",
-    "type",
-    "value",
-    "status",
-    "status_reason",
-    "base_score",
-    "score",
-    "confidence",
-    "first_seen",
-    "last_seen",
-    "created_at",
-    "updated_at",
-    "source_count",
-    "categories_mask",
-    "industries_mask",
-    "industries",
-    "tags",
-    "mitre_techniques",
-    "context",
-    "best_sighting",
-    "best_government_sighting",
-    "best_commercial_sighting",
-    "best_community_sighting",
-)
 SIGHTING_COLUMNS = (
     "pk",
     "indicator_pk",
@@ -329,7 +304,7 @@ class _Writer:
             )
             # Rows went in around the count triggers (disabled here; on SQLite the batch writer
             # counts inserts, and this is not it): count once.
-            group = "status, type, confidence, categories_mask, industries_mask"
+            group = ", ".join(COUNT_GROUP_COLUMNS)
             connection.execute(text("DELETE FROM indicator_counts"))
             connection.execute(
                 text(

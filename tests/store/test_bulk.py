@@ -20,8 +20,8 @@ from iocfeed.store import upsert as upsert_module
 from iocfeed.store.catalog import SourceSpec
 from iocfeed.store.schema import indicators, sightings
 from iocfeed.store.upsert import (
-    _INDICATOR_COLUMNS,
     _SIGHTING_COLUMNS,
+    INDICATOR_COLUMNS,
     INDICATOR_NAMESPACE,
     Observation,
     SourceInfo,
@@ -97,7 +97,7 @@ def test_the_fast_path_derives_what_the_general_path_derives(obs, category, reli
     status, reason = ("false-positive", obs.screened_by) if obs.screened_by else ("active", None)
     derived = _derive(obs.type, status, reason, [sighting], {7: source}, NOW)
     derived.update(pk=12, id="the-id", type=obs.type, value=obs.value, created_at=CLOCK, updated_at=CLOCK)
-    assert dict(zip(_INDICATOR_COLUMNS, fast_indicator, strict=True)) == derived
+    assert dict(zip(INDICATOR_COLUMNS, fast_indicator, strict=True)) == derived
     general_sighting = {
         "pk": 41, "indicator_pk": 12, "source_id": 7, "article_id": obs.article_id,
         "raw_value": obs.raw_value, "created_at": CLOCK, **upsert_module._sighting_row(sighting, CLOCK),

@@ -97,7 +97,7 @@ class FeedReader:
         cursor.execute("SELECT clock FROM sync_state WHERE id = 1")
         clock = cursor.fetchone()[0]
         wanted = page.limit + 1
-        if page.after is not None and self._mark == "?":
+        if page.after is not None and not self._postgres:
             # SQLite seeks a row-value bound by its first column only, then steps over every row
             # that ties it: at the end of a delta, a whole write batch shares one updated_at. So:
             # the rest of the tie (an equality and a pk range: a seek), then what lies beyond it.
@@ -130,7 +130,7 @@ class FeedReader:
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
-            if self.engine.dialect.name == "sqlite":
+            if not self._postgres:
                 cursor.execute("BEGIN")
             else:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -138,7 +138,7 @@ class FeedReader:
             clock = cursor.fetchone()[0]
             cursor.execute(*self._count_sql(flt))
             total = int(cursor.fetchone()[0] or 0)
-            cursor.execute("COMMIT") if self.engine.dialect.name == "sqlite" else connection.commit()
+            cursor.execute("COMMIT") if not self._postgres else connection.commit()
             return clock, total
         finally:
             connection.close()
@@ -212,7 +212,7 @@ class FeedReader:
         direction = "DESC" if page.descending else "ASC"
         best = _best_column(flt.categories)
         columns = _PAGE_COLUMNS_WITH_BEST if _several_categories(flt) else _PAGE_COLUMNS
-        hint = f" INDEXED BY {_driving_index(flt, page.sort)}" if self._mark == "?" else ""
+        hint = "" if self._postgres else f" INDEXED BY {_driving_index(flt, page.sort)}"
         sql = (
             f"SELECT {columns}, s.source_id, s.article_id, s.reference_url, a.title, a.url, s.last_seen "
             f"FROM indicators i{hint} LEFT JOIN sightings s ON s.pk = i.{best} "

@@ -265,7 +265,8 @@ class _Writes:
     dirty_sightings: list[dict[str, object]] = field(default_factory=list)
 
 
-_INDICATOR_COLUMNS = (
+# The order every new indicator row is built in (here, and by the bulk loader in benchmarks).
+INDICATOR_COLUMNS = (
     "pk",
     "id",
     "type",
@@ -454,7 +455,7 @@ class _Plan:
             if old is None:
                 derived.update(pk=indicator_pk, id=ids[key], type=key[0], value=key[1])
                 derived.update(created_at=clock, updated_at=clock)
-                writes.new_indicators.append(tuple(derived[name] for name in _INDICATOR_COLUMNS))
+                writes.new_indicators.append(tuple(derived[name] for name in INDICATOR_COLUMNS))
                 counts.new += 1
             elif any(derived[name] != old[name] for name in _VISIBLE):
                 derived.update(b_pk=indicator_pk, updated_at=clock)
@@ -667,8 +668,8 @@ def _sighting_row(sighting: _Sighting, clock: int) -> dict[str, object]:
 
 def _write(connection: Connection, clock: int, writes: _Writes) -> None:
     """Everything one batch changes, in foreign-key order. (Tests replace this to crash a batch.)"""
-    bulk.insert_rows(connection, "indicators", _INDICATOR_COLUMNS, writes.new_indicators)
-    count_inserted_indicators(connection, _INDICATOR_COLUMNS, writes.new_indicators)
+    bulk.insert_rows(connection, "indicators", INDICATOR_COLUMNS, writes.new_indicators)
+    count_inserted_indicators(connection, INDICATOR_COLUMNS, writes.new_indicators)
     bulk.insert_rows(connection, "sightings", _SIGHTING_COLUMNS, writes.new_sightings)
     _update(connection, "sightings", writes.dirty_sightings)
     _update(connection, "indicators", writes.changed)
