@@ -3,10 +3,13 @@ when reading and writing took turns (order, counts, errors, what is committed)."
 
 from __future__ import annotations
 
+import gc
 import sys
 
+import pytest
 from sqlalchemy import func, select, text
 
+import iocfeed.pipeline as pipeline_module
 from iocfeed.errors import ImportFormatError
 from iocfeed.pipeline import WRITER_SWITCH_INTERVAL, RecordMapping, ingest_records
 from iocfeed.sources.records import RawRecord
@@ -20,7 +23,7 @@ def _records(count, first=1):
 
 
 def test_every_batch_is_written_in_order_with_the_interpreter_settings_put_back(engine, settings):
-    interval = sys.getswitchinterval()
+    interval, threshold = sys.getswitchinterval(), gc.get_threshold()
     seen = []
     result = ingest_records(
         engine, settings, SourceSpec("Feed", "community", 60), _records(175), RecordMapping(),
@@ -28,7 +31,7 @@ def test_every_batch_is_written_in_order_with_the_interpreter_settings_put_back(
     )  # fmt: skip
     assert (result.parsed, result.accepted, result.counts.new) == (175, 175, 175)
     assert seen == [50, 100, 150, 175]
-    assert sys.getswitchinterval() == interval
+    assert sys.getswitchinterval() == interval and gc.get_threshold() == threshold
     with engine.connect() as connection:
         rows = connection.execute(
             select(indicators.c.pk, indicators.c.updated_at).order_by(indicators.c.pk)
@@ -89,3 +92,65 @@ def test_articles_are_stored_while_batches_are_written(engine, settings):
             .all()
         )
     assert "evil-c2.com" in linked
+
+
+def test_a_batch_of_several_chunks_is_one_transaction(engine, settings, monkeypatch):
+    """A batch is handed over in chunks; its rows share one write clock (one transaction)."""
+    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
+    ingest_records(
+        engine, settings.model_copy(update={"batch_size": 100}), SourceSpec("Feed", "community", 60),
+        _records(250), RecordMapping(),
+    )  # fmt: skip
+    with engine.connect() as connection:
+        clocks = connection.execute(
+            select(indicators.c.updated_at, func.count()).group_by(indicators.c.updated_at)
+        ).all()
+    assert sorted(count for _, count in clocks) == [50, 100, 100]
+
+
+def test_a_failed_chunk_rolls_back_its_whole_batch(engine, settings, monkeypatch):
+    from iocfeed.store import upsert as upsert_module
+
+    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
+    calls = {"n": 0}
+    real_write = upsert_module._write
+
+    def crash_in_the_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 7:  # chunks 6-10 are the second batch
+            raise RuntimeError("disk full")
+        real_write(*args, **kwargs)
+
+    monkeypatch.setattr(upsert_module, "_write", crash_in_the_second_batch)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_records(
+            engine, settings.model_copy(update={"batch_size": 100}), SourceSpec("Feed", "community", 60),
+            _records(250), RecordMapping(),
+        )  # fmt: skip
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(indicators)).scalar() == 100
+        run = connection.execute(text("SELECT parsed, accepted FROM ingest_runs")).one()
+    assert tuple(run) == (120, 120)  # as when the failed batch's first chunk was handed over
+
+
+def test_an_article_does_not_wait_for_a_batch_left_open(engine, settings, monkeypatch):
+    """With batches larger than chunks, the article row (written from the reading thread) must not
+    wait on a writer holding its transaction open for rows that come after the article."""
+    from iocfeed.articles import ArticleInput
+    from iocfeed.sources.records import RawArticle
+
+    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
+
+    def items():
+        yield from _records(30)
+        yield ArticleInput(
+            RawArticle("item 1", "Advisory", "https://advisories.example/a1", content="C2 at evil-c2.com"),
+            None,
+        )
+        yield from _records(30, first=31)
+
+    result = ingest_records(
+        engine, settings.model_copy(update={"batch_size": 1_000}),
+        SourceSpec("Blog", "community", 60, origin="article"), items(), RecordMapping(),
+    )  # fmt: skip
+    assert result.error is None and result.articles == 1 and result.accepted == 61

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -87,13 +88,12 @@ def _sqlite_insert(cursor: Any, table: str, names: str, width: int, rows: Sequen
     full = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([group] * per_statement)
     start = 0
     while len(rows) - start >= per_statement:
-        chunk = rows[start : start + per_statement]
-        cursor.execute(full, [value for row in chunk for value in row])
+        cursor.execute(full, list(chain.from_iterable(rows[start : start + per_statement])))
         start += per_statement
     if start < len(rows):
         chunk = rows[start:]
         statement = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([group] * len(chunk))
-        cursor.execute(statement, [value for row in chunk for value in row])
+        cursor.execute(statement, list(chain.from_iterable(chunk)))
 
 
 def update_rows(

@@ -269,17 +269,19 @@ def _driving_index(flt: IndicatorFilter, sort: str) -> str:
 
     SQLite's planner, asked for a filter its favourite index narrows best, will happily read that
     index and sort what it finds: cheap on a test table, a full sort on a million rows. The page
-    must come in index order, so the order decides: (status, [type | confidence,] sort, pk) for one
-    status, (sort, pk) for several or all; the other filters are checked on the rows as they come."""
+    must come in index order, so the order decides: by updated_at, (status, [type | confidence,]
+    updated_at, pk) for one status and (updated_at, pk) for several or all; by first or last seen,
+    (seen, pk, status) whatever the status (checked on the entry). Other filters are checked on the
+    rows as they come."""
+    if sort != "updated_at":
+        return f"ix_indicators_{sort}"
     if flt.statuses is not None and len(flt.statuses) == 1:
-        if sort == "updated_at":
-            if flt.types is not None and len(flt.types) == 1:
-                return "ix_indicators_status_type_updated"
-            if flt.confidences is not None and len(flt.confidences) == 1:
-                return "ix_indicators_status_confidence_updated"
-            return "ix_indicators_status_updated"
-        return f"ix_indicators_status_{sort}"
-    return {"updated_at": "ix_indicators_updated"}.get(sort, f"ix_indicators_{sort}")
+        if flt.types is not None and len(flt.types) == 1:
+            return "ix_indicators_status_type_updated"
+        if flt.confidences is not None and len(flt.confidences) == 1:
+            return "ix_indicators_status_confidence_updated"
+        return "ix_indicators_status_updated"
+    return "ix_indicators_updated"
 
 
 def _is_disconnect(exc: Exception) -> bool:

@@ -6,7 +6,8 @@ then compare, sort and index time the same way, exactly, with no time-zone or te
 
 Identifiers: an indicator has an internal integer key (`pk`, compact for joins and the tie-breaker of
 every keyset order) and a public id, the uuid5 of its type and canonical value, so that the same
-indicator has the same id on every install and in every export.
+indicator has the same id on every install and in every export. The unique id is what keeps
+(type, value) unique, and what a lookup by value goes through (`store.upsert.indicator_uuid`).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ indicators = Table(
     Column("best_government_sighting", BigInteger),
     Column("best_commercial_sighting", BigInteger),
     Column("best_community_sighting", BigInteger),
-    UniqueConstraint("type", "value"),
+    # (type, value) is unique too, through `id`: it is uuid5 of the two, so a second unique index
+    # would only cost every insert a random-key B-tree (migration 0010). Look values up by their id.
 )
 
 # Keyset orders: each sort column with pk as the tie-breaker, alone and after the filters that
@@ -137,11 +139,11 @@ Index(
     indicators.c.updated_at,
     indicators.c.pk,
 )
-Index("ix_indicators_status_first_seen", indicators.c.status, indicators.c.first_seen, indicators.c.pk)
-# status=all (delta clients learning removals) sorted by first or last seen.
-Index("ix_indicators_first_seen", indicators.c.first_seen, indicators.c.pk)
-Index("ix_indicators_last_seen", indicators.c.last_seen, indicators.c.pk)
-Index("ix_indicators_status_last_seen", indicators.c.status, indicators.c.last_seen, indicators.c.pk)
+# Sorted by first or last seen: one index each, for every status (status=all included). Feeds
+# date rows across weeks, so these trees take inserts everywhere and cost a write batch the most;
+# with status on the entry a status filter needs no second copy (migration 0011).
+Index("ix_indicators_first_seen", indicators.c.first_seen, indicators.c.pk, indicators.c.status)
+Index("ix_indicators_last_seen", indicators.c.last_seen, indicators.c.pk, indicators.c.status)
 Index(
     "ix_indicators_status_confidence_updated",
     indicators.c.status,
@@ -177,7 +179,13 @@ Index(
     unique=True,
 )
 Index("ix_sightings_source", sightings.c.source_id)
-Index("ix_sightings_article", sightings.c.article_id)
+# Only sightings from articles (feed sightings have none); `article_id = ?` implies it is set.
+Index(
+    "ix_sightings_article",
+    sightings.c.article_id,
+    sqlite_where=sightings.c.article_id.is_not(None),
+    postgresql_where=sightings.c.article_id.is_not(None),
+)
 # Per-source activity over recent days (the console's sparklines): a range on created_at, covering.
 Index("ix_sightings_created_source", sightings.c.created_at, sightings.c.source_id, sightings.c.indicator_pk)
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, select
 
 from iocfeed.store.queries import _ROW_COLUMNS, IndicatorRow
 from iocfeed.store.schema import indicators, sightings
+from iocfeed.store.upsert import indicator_uuid
 
 MAX_RELATED = 10
 
 
 def find_exact(connection: Connection, candidates: list[tuple[str, str]]) -> list[IndicatorRow]:
-    """Indicators whose (type, canonical value) is one of `candidates`."""
+    """Indicators whose (type, canonical value) is one of `candidates`, found by their ids (the id is
+    derived from the pair, and is the indexed key)."""
     if not candidates:
         return []
-    condition = or_(*(and_(indicators.c.type == t, indicators.c.value == v) for t, v in candidates))
-    return [IndicatorRow(*row) for row in connection.execute(select(*_ROW_COLUMNS).where(condition))]
+    ids = sorted({indicator_uuid(t, v) for t, v in candidates})
+    statement = select(*_ROW_COLUMNS).where(indicators.c.id.in_(ids))
+    return [IndicatorRow(*row) for row in connection.execute(statement)]
 
 
 def find_substring(

@@ -197,12 +197,20 @@ def prepare_observations(
 ) -> PreparedBatch:
     """What `upsert_prepared` needs of `observations`, without the database."""
     by_key: dict[tuple[str, str], list[Observation]] = {}
-    for obs in _merge(observations):
-        group = by_key.get((obs.type, obs.value))
+    for obs in observations:
+        key = (obs.type, obs.value)
+        group = by_key.get(key)
         if group is None:
-            by_key[(obs.type, obs.value)] = [obs]
+            by_key[key] = [obs]
+            continue
+        # Listed again: the same article (or the feed itself) merges into one sighting, another
+        # article is a sighting of its own.
+        for seen in group:
+            if seen.article_id == obs.article_id:
+                _fold(seen, obs)
+                break
         else:
-            group.append(obs)  # the same value from several articles
+            group.append(obs)
     ids = {key: indicator_uuid(*key) for key in by_key}
     # New rows are numbered in id order: the id index (random uuids) is then filled in order.
     keys = sorted(by_key, key=ids.__getitem__)
@@ -329,42 +337,65 @@ def _number_new(
 class _NewRows:
     """The rows of a value never stored before, seen once: what `_derive` makes of a group of one
     new sighting (a test holds the two to agreeing), without building the sighting, its evidence or
-    the row dict. Scores depend only on the type and last seen, so each pair is scored once."""
+    the row dict. What follows from the type, last seen, screening, tags, sectors and techniques
+    (score, band, status, masks, the JSON arrays) is worked out once per combination: feeds repeat
+    a few combinations a million times."""
+
+    _LIMIT = 4_096  # combinations remembered; a memo that fills up starts again
 
     def __init__(self, source: SourceInfo, observed_at: int) -> None:
         self.source = source
         self.observed_at = observed_at
-        self._scores: dict[tuple[str, int], tuple[int, float, str]] = {}
+        self._derived: dict[tuple[object, ...], tuple[object, ...]] = {}
         self._mask = categories_mask((source.category,))
         self._best = tuple(_UNSET if name == source.category else None for name in _CATEGORY_ORDER)
 
     def __call__(self, obs: Observation, indicator_id: str) -> tuple[list[object], list[object]]:
         observed_at = self.observed_at
-        first = min(obs.first_seen or observed_at, observed_at)
-        last = min(max(obs.last_seen or observed_at, first), observed_at)
-        scored = self._scores.get((obs.type, last))
-        if scored is None:
-            source = self.source
-            evidence = SourceEvidence(source.name, source.category, source.reliability, last)
-            breakdown = score_indicator(obs.type, [evidence], observed_at)
-            scored = self._scores[(obs.type, last)] = (breakdown.score, breakdown.base, breakdown.confidence)
-        score, base, confidence = scored
-        screened_by = obs.screened_by
-        status = lifecycle_status("false-positive" if screened_by else "active", score)
-        tags = _encode_cached(obs.tags)
-        industries = _encode_cached(obs.industries)
-        techniques = _encode_cached(obs.mitre_techniques)
+        first = obs.first_seen or observed_at
+        if first > observed_at:
+            first = observed_at
+        last = obs.last_seen or observed_at
+        if last > observed_at:
+            last = observed_at
+        elif last < first:
+            last = first
+        key = (obs.type, last, obs.screened_by, obs.tags, obs.industries, obs.mitre_techniques)
+        derived = self._derived.get(key)
+        if derived is None:
+            if len(self._derived) >= self._LIMIT:
+                self._derived.clear()
+            derived = self._derived[key] = self._derive(obs, last)
+        status, reason, base, score, confidence, sectors, industries, tags, techniques = derived
         government, commercial, community = self._best
         indicator: list[object] = [
-            _UNSET, indicator_id, obs.type, obs.value, status, screened_by or None, base, score, confidence,
-            first, last, _UNSET, _UNSET, 1, self._mask, _sectors_mask_cached(obs.industries), industries,
-            tags, techniques, obs.context or None, _UNSET, government, commercial, community,
+            _UNSET, indicator_id, obs.type, obs.value, status, reason, base, score, confidence,
+            first, last, _UNSET, _UNSET, 1, self._mask, sectors, industries, tags, techniques,
+            obs.context or None, _UNSET, government, commercial, community,
         ]  # fmt: skip
         sighting: list[object] = [
             _UNSET, _UNSET, self.source.id, obs.article_id, first, last, obs.raw_value, obs.context,
             obs.reference_url, tags, industries, techniques, _UNSET, _UNSET,
         ]  # fmt: skip
         return indicator, sighting
+
+    def _derive(self, obs: Observation, last: int) -> tuple[object, ...]:
+        source = self.source
+        evidence = SourceEvidence(source.name, source.category, source.reliability, last)
+        breakdown = score_indicator(obs.type, [evidence], self.observed_at)
+        screened_by = obs.screened_by
+        status = lifecycle_status("false-positive" if screened_by else "active", breakdown.score)
+        return (
+            status,
+            screened_by or None,
+            breakdown.base,
+            breakdown.score,
+            breakdown.confidence,
+            _sectors_mask_cached(obs.industries),
+            _encode_cached(obs.industries),
+            _encode_cached(obs.tags),
+            _encode_cached(obs.mitre_techniques),
+        )
 
 
 class _Plan:
@@ -479,26 +510,18 @@ class _Plan:
                     writes.dirty_sightings.append({"b_pk": sighting.pk, **_sighting_row(sighting, clock)})
 
 
-def _merge(observations: list[Observation]) -> list[Observation]:
-    """One observation per (type, value, article): a feed listing a value twice is one sighting."""
-    merged: dict[tuple[str, str, str | None], Observation] = {}
-    for obs in observations:
-        key = (obs.type, obs.value, obs.article_id)
-        seen = merged.get(key)
-        if seen is None:
-            merged[key] = obs
-            continue
-        if obs.first_seen is not None and (seen.first_seen is None or obs.first_seen < seen.first_seen):
-            seen.first_seen = obs.first_seen
-        if obs.last_seen is not None and (seen.last_seen is None or obs.last_seen > seen.last_seen):
-            seen.last_seen = obs.last_seen
-        seen.tags = tuple(set(seen.tags) | set(obs.tags))
-        seen.industries = tuple(set(seen.industries) | set(obs.industries))
-        seen.mitre_techniques = tuple(set(seen.mitre_techniques) | set(obs.mitre_techniques))
-        seen.context = seen.context or obs.context
-        seen.reference_url = seen.reference_url or obs.reference_url
-        seen.screened_by = seen.screened_by or obs.screened_by
-    return list(merged.values())
+def _fold(seen: Observation, obs: Observation) -> None:
+    """A value listed twice by one source (and article) is one sighting: widen `seen` by `obs`."""
+    if obs.first_seen is not None and (seen.first_seen is None or obs.first_seen < seen.first_seen):
+        seen.first_seen = obs.first_seen
+    if obs.last_seen is not None and (seen.last_seen is None or obs.last_seen > seen.last_seen):
+        seen.last_seen = obs.last_seen
+    seen.tags = tuple(set(seen.tags) | set(obs.tags))
+    seen.industries = tuple(set(seen.industries) | set(obs.industries))
+    seen.mitre_techniques = tuple(set(seen.mitre_techniques) | set(obs.mitre_techniques))
+    seen.context = seen.context or obs.context
+    seen.reference_url = seen.reference_url or obs.reference_url
+    seen.screened_by = seen.screened_by or obs.screened_by
 
 
 def _apply(sighting: _Sighting, obs: Observation, first: int, last: int, granularity: int) -> None:
@@ -668,8 +691,11 @@ def _sighting_row(sighting: _Sighting, clock: int) -> dict[str, object]:
 
 def _write(connection: Connection, clock: int, writes: _Writes) -> None:
     """Everything one batch changes, in foreign-key order. (Tests replace this to crash a batch.)"""
-    bulk.insert_rows(connection, "indicators", INDICATOR_COLUMNS, writes.new_indicators)
-    count_inserted_indicators(connection, INDICATOR_COLUMNS, writes.new_indicators)
+    new_indicators = writes.new_indicators
+    bulk.insert_rows(connection, "indicators", INDICATOR_COLUMNS, new_indicators)
+    if new_indicators:  # numbered consecutively (upsert_prepared), so counted as a key range
+        pks = [row[0] for row in new_indicators]
+        count_inserted_indicators(connection, min(pks), max(pks))  # type: ignore[type-var]
     bulk.insert_rows(connection, "sightings", _SIGHTING_COLUMNS, writes.new_sightings)
     _update(connection, "sightings", writes.dirty_sightings)
     _update(connection, "indicators", writes.changed)
