@@ -154,3 +154,21 @@ def test_an_article_does_not_wait_for_a_batch_left_open(engine, settings, monkey
         SourceSpec("Blog", "community", 60, origin="article"), items(), RecordMapping(),
     )  # fmt: skip
     assert result.error is None and result.articles == 1 and result.accepted == 61
+
+
+def test_a_batch_that_fails_to_commit_at_the_end_of_the_feed_fails_the_run(engine, settings, monkeypatch):
+    """The last batch, left open when reading ends on a chunk boundary, is committed by `close`; a
+    failure there is the run's failure, not a writer thread dying quietly."""
+    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
+
+    def refuse(self):
+        raise RuntimeError("commit refused")
+
+    monkeypatch.setattr(pipeline_module._OpenBatch, "commit", refuse)
+    with pytest.raises(RuntimeError, match="commit refused"):
+        ingest_records(
+            engine, settings.model_copy(update={"batch_size": 1_000}), SourceSpec("Feed", "community", 60),
+            _records(40), RecordMapping(),
+        )  # fmt: skip
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(indicators)).scalar() == 0

@@ -447,14 +447,17 @@ class _BatchWriter:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if item is self._DONE:
-                if self._open is not None and self._failure is None:
-                    self._end_batch()
-                return
             if self._failure is not None:
+                if item is self._DONE:
+                    return
                 continue  # drain: nothing after a failed batch is written
-            prepared, tally, ends_batch = item
+            tally = _Tally.of(self._result) if item is self._DONE else item[1]
             try:
+                if item is self._DONE:
+                    if self._open is not None:
+                        self._end_batch()
+                    return
+                prepared, _, ends_batch = item
                 if self._open is None:
                     self._open = _OpenBatch.begin(self._engine, tally)
                 counts = upsert_prepared(self._open.batch, prepared, last_seen_granularity=self._granularity)
@@ -465,9 +468,11 @@ class _BatchWriter:
                 opened = self._open
                 self._open = None
                 if opened is not None:
-                    opened.roll_back(exc)
+                    opened.roll_back(exc)  # a no-op when it was the commit that failed
                     tally = opened.tally
                 self._failure = (exc, tally)
+                if item is self._DONE:
+                    return
 
     def _end_batch(self) -> None:
         opened = self._open
