@@ -260,12 +260,9 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def run_backend(backend: str, count: int) -> list[str]:
-    url, generated = prepare_store(backend, count)
-    home = OUT / f"home-{backend}-{count}"
-    key, keyring = bench_key(url, home)
-    end_cursor, start_cursor = cursors(url, keyring)
-    since_recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+def server_env(url: str, home: Path) -> dict[str, str]:
+    """The environment of a benchmarked `iocfeed serve`: this store and home, quiet logs, and the
+    in-process rate limiter (no Redis round trips in the figures)."""
     env = {
         **os.environ,
         "IOCFEED_HOME": str(home),
@@ -273,6 +270,16 @@ def run_backend(backend: str, count: int) -> list[str]:
         "IOCFEED_LOG_LEVEL": "WARNING",
     }
     env.pop("IOCFEED_REDIS_URL", None)
+    return env
+
+
+def run_backend(backend: str, count: int) -> list[str]:
+    url, generated = prepare_store(backend, count)
+    home = OUT / f"home-{backend}-{count}"
+    key, keyring = bench_key(url, home)
+    end_cursor, start_cursor = cursors(url, keyring)
+    since_recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    env = server_env(url, home)
     port = free_port()
     iocfeed_bin = str(Path(sys.executable).parent / "iocfeed")
     server = start([iocfeed_bin, "serve", "--port", str(port), "--workers", "1"], env, port)

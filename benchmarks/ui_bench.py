@@ -12,7 +12,6 @@ empty of that query) and the median of 20 warm loads. The issue's bound is 200 m
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -21,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from benchmarks.api_bench import OUT, bench_key, free_port, prepare_store, start, stop
+from benchmarks.api_bench import OUT, bench_key, free_port, prepare_store, server_env, start, stop
 
 WARM_LOADS = 20
 
@@ -73,13 +72,7 @@ def main() -> None:
     url, _ = prepare_store(args.backend, args.indicators)
     home = OUT / f"home-{args.backend}-{args.indicators}"
     key, _ = bench_key(url, home)
-    env = {
-        **os.environ,
-        "IOCFEED_HOME": str(home),
-        "IOCFEED_DATABASE_URL": url,
-        "IOCFEED_LOG_LEVEL": "WARNING",
-    }
-    env.pop("IOCFEED_REDIS_URL", None)
+    env = server_env(url, home)
     port = free_port()
     server = start([str(Path(sys.executable).parent / "iocfeed"), "serve", "--port", str(port)], env, port)
     rows = []

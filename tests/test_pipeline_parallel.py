@@ -94,13 +94,19 @@ def test_articles_are_stored_while_batches_are_written(engine, settings):
     assert "evil-c2.com" in linked
 
 
+FEED = SourceSpec("Feed", "community", 60)
+
+
+def _ingest_in_chunks_of_20(engine, settings, monkeypatch, items, *, batch_size, spec=FEED):
+    """Run `items` with batches of `batch_size` rows handed to the writer 20 rows at a time."""
+    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
+    batched = settings.model_copy(update={"batch_size": batch_size})
+    return ingest_records(engine, batched, spec, items, RecordMapping())
+
+
 def test_a_batch_of_several_chunks_is_one_transaction(engine, settings, monkeypatch):
     """A batch is handed over in chunks; its rows share one write clock (one transaction)."""
-    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
-    ingest_records(
-        engine, settings.model_copy(update={"batch_size": 100}), SourceSpec("Feed", "community", 60),
-        _records(250), RecordMapping(),
-    )  # fmt: skip
+    _ingest_in_chunks_of_20(engine, settings, monkeypatch, _records(250), batch_size=100)
     with engine.connect() as connection:
         clocks = connection.execute(
             select(indicators.c.updated_at, func.count()).group_by(indicators.c.updated_at)
@@ -111,7 +117,6 @@ def test_a_batch_of_several_chunks_is_one_transaction(engine, settings, monkeypa
 def test_a_failed_chunk_rolls_back_its_whole_batch(engine, settings, monkeypatch):
     from iocfeed.store import upsert as upsert_module
 
-    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
     calls = {"n": 0}
     real_write = upsert_module._write
 
@@ -123,10 +128,7 @@ def test_a_failed_chunk_rolls_back_its_whole_batch(engine, settings, monkeypatch
 
     monkeypatch.setattr(upsert_module, "_write", crash_in_the_second_batch)
     with pytest.raises(RuntimeError, match="disk full"):
-        ingest_records(
-            engine, settings.model_copy(update={"batch_size": 100}), SourceSpec("Feed", "community", 60),
-            _records(250), RecordMapping(),
-        )  # fmt: skip
+        _ingest_in_chunks_of_20(engine, settings, monkeypatch, _records(250), batch_size=100)
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(indicators)).scalar() == 100
         run = connection.execute(text("SELECT parsed, accepted FROM ingest_runs")).one()
@@ -139,8 +141,6 @@ def test_an_article_does_not_wait_for_a_batch_left_open(engine, settings, monkey
     from iocfeed.articles import ArticleInput
     from iocfeed.sources.records import RawArticle
 
-    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
-
     def items():
         yield from _records(30)
         yield ArticleInput(
@@ -149,26 +149,20 @@ def test_an_article_does_not_wait_for_a_batch_left_open(engine, settings, monkey
         )
         yield from _records(30, first=31)
 
-    result = ingest_records(
-        engine, settings.model_copy(update={"batch_size": 1_000}),
-        SourceSpec("Blog", "community", 60, origin="article"), items(), RecordMapping(),
-    )  # fmt: skip
+    blog = SourceSpec("Blog", "community", 60, origin="article")
+    result = _ingest_in_chunks_of_20(engine, settings, monkeypatch, items(), batch_size=1_000, spec=blog)
     assert result.error is None and result.articles == 1 and result.accepted == 61
 
 
 def test_a_batch_that_fails_to_commit_at_the_end_of_the_feed_fails_the_run(engine, settings, monkeypatch):
     """The last batch, left open when reading ends on a chunk boundary, is committed by `close`; a
     failure there is the run's failure, not a writer thread dying quietly."""
-    monkeypatch.setattr(pipeline_module, "PREPARE_CHUNK", 20)
 
     def refuse(self):
         raise RuntimeError("commit refused")
 
     monkeypatch.setattr(pipeline_module._OpenBatch, "commit", refuse)
     with pytest.raises(RuntimeError, match="commit refused"):
-        ingest_records(
-            engine, settings.model_copy(update={"batch_size": 1_000}), SourceSpec("Feed", "community", 60),
-            _records(40), RecordMapping(),
-        )  # fmt: skip
+        _ingest_in_chunks_of_20(engine, settings, monkeypatch, _records(40), batch_size=1_000)
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(indicators)).scalar() == 0

@@ -447,32 +447,35 @@ class _BatchWriter:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if self._failure is not None:
-                if item is self._DONE:
-                    return
-                continue  # drain: nothing after a failed batch is written
-            tally = _Tally.of(self._result) if item is self._DONE else item[1]
-            try:
-                if item is self._DONE:
-                    if self._open is not None:
+            if item is self._DONE:
+                if self._open is not None and self._failure is None:
+                    try:
                         self._end_batch()
-                    return
-                prepared, _, ends_batch = item
+                    except BaseException as exc:
+                        self._fail(exc, None)
+                return
+            if self._failure is not None:
+                continue  # drain: nothing after a failed batch is written
+            prepared, tally, ends_batch = item
+            try:
                 if self._open is None:
                     self._open = _OpenBatch.begin(self._engine, tally)
                 counts = upsert_prepared(self._open.batch, prepared, last_seen_granularity=self._granularity)
                 self._open.counts.add(counts)
                 if ends_batch:
                     self._end_batch()
-            except BaseException as exc:  # handed to the reading thread, which raises it
-                opened = self._open
-                self._open = None
-                if opened is not None:
-                    opened.roll_back(exc)  # a no-op when it was the commit that failed
-                    tally = opened.tally
-                self._failure = (exc, tally)
-                if item is self._DONE:
-                    return
+            except BaseException as exc:
+                self._fail(exc, tally)
+
+    def _fail(self, error: BaseException, tally: _Tally | None) -> None:
+        """Roll the open batch back and hand `error` to the reading thread, which raises it with
+        the counts as they were when the batch began (or, with none open, when `tally` was taken)."""
+        opened, self._open = self._open, None
+        if opened is not None:
+            opened.roll_back(error)  # a no-op when it was the commit that failed
+            tally = opened.tally
+        assert tally is not None
+        self._failure = (error, tally)
 
     def _end_batch(self) -> None:
         opened = self._open

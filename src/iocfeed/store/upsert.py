@@ -319,6 +319,20 @@ _SIGHTING_COLUMNS = (
 _CATEGORY_ORDER = tuple(BEST_SIGHTING_COLUMN)  # government, commercial, community: the column order above
 
 
+def seen_span(obs: Observation, observed_at: int) -> tuple[int, int]:
+    """A sighting's first and last seen: as the source dates them, never after we saw them, and
+    last never before first."""
+    first = obs.first_seen or observed_at
+    if first > observed_at:
+        first = observed_at
+    last = obs.last_seen or observed_at
+    if last > observed_at:
+        last = observed_at
+    elif last < first:
+        last = first
+    return first, last
+
+
 _UNSET = 0  # what a key or clock slot of a prepared row holds until the writer numbers it
 
 
@@ -351,15 +365,7 @@ class _NewRows:
         self._best = tuple(_UNSET if name == source.category else None for name in _CATEGORY_ORDER)
 
     def __call__(self, obs: Observation, indicator_id: str) -> tuple[list[object], list[object]]:
-        observed_at = self.observed_at
-        first = obs.first_seen or observed_at
-        if first > observed_at:
-            first = observed_at
-        last = obs.last_seen or observed_at
-        if last > observed_at:
-            last = observed_at
-        elif last < first:
-            last = first
+        first, last = seen_span(obs, self.observed_at)
         key = (obs.type, last, obs.screened_by, obs.tags, obs.industries, obs.mitre_techniques)
         derived = self._derived.get(key)
         if derived is None:
@@ -419,11 +425,6 @@ class _Plan:
         self.writes = writes
         self.counts = UpsertCounts()
 
-    def _seen(self, obs: Observation) -> tuple[int, int]:
-        """The sighting's first and last seen: as the source dates them, never after we saw them."""
-        first = min(obs.first_seen or self.observed_at, self.observed_at)
-        return first, min(max(obs.last_seen or self.observed_at, first), self.observed_at)
-
     def add_general(
         self,
         keys: list[tuple[str, str]],
@@ -448,7 +449,7 @@ class _Plan:
                 sighting = next(
                     (s for s in group if s.source_id == source.id and s.article_id == obs.article_id), None
                 )
-                first, last = self._seen(obs)
+                first, last = seen_span(obs, self.observed_at)
                 if sighting is not None:
                     _apply(sighting, obs, first, last, self.granularity)
                     continue
