@@ -4,8 +4,10 @@ settings of a big ingest apply while it runs and are put back afterwards."""
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 
+import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -178,6 +180,37 @@ def test_bulk_statements_handle_more_rows_than_one_statement_holds(engine, setti
         found = bulk.select_where_in(connection, "indicators", ("pk", "id"), "id", keys)
         assert sorted(row[1] for row in found) == sorted(keys[:-1])
         assert bulk.select_where_in(connection, "indicators", ("pk",), "id", []) == []
+
+
+def _indicator_row(pk, value):
+    row = dict.fromkeys(INDICATOR_COLUMNS)  # status_reason, context and the best sightings: None
+    row.update(
+        pk=pk, id=indicator_uuid("domain", value), type="domain", value=value, status="active",
+        base_score=0.5, score=50, confidence="medium", first_seen=NOW, last_seen=NOW, created_at=NOW,
+        updated_at=NOW, source_count=1, categories_mask=4, industries_mask=0, industries="[]",
+        tags="[]", mitre_techniques="[]",
+    )  # fmt: skip
+    return [row[name] for name in INDICATOR_COLUMNS]
+
+
+def test_a_row_that_breaks_a_constraint_rolls_its_whole_batch_back(engine):
+    """SQLite inserts with OR ROLLBACK (no statement journal): a duplicate key undoes the batch's
+    earlier statements too, the error reaches the caller, and the next batch writes normally."""
+    with engine.connect() as connection:
+        clock_before = connection.exec_driver_sql("SELECT clock FROM sync_state").scalar()
+    # The driver's own error: the bulk statements run on its cursor.
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), write_batch(engine) as batch:
+        bulk.insert_rows(batch.connection, "indicators", INDICATOR_COLUMNS, [_indicator_row(1, "a.example")])
+        rows = [_indicator_row(2, "b.example"), _indicator_row(3, "b.example")]  # one id twice
+        bulk.insert_rows(batch.connection, "indicators", INDICATOR_COLUMNS, rows)
+    assert _rows(engine, indicators) == []
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT clock FROM sync_state").scalar() == clock_before
+    with write_batch(engine) as batch:
+        bulk.insert_rows(batch.connection, "indicators", INDICATOR_COLUMNS, [_indicator_row(1, "a.example")])
+    (stored,) = _rows(engine, indicators)
+    assert stored["value"] == "a.example"
+    assert stored["status_reason"] is None and stored["best_government_sighting"] is None  # NULL, bound
 
 
 def test_a_big_ingest_does_not_map_the_database_and_puts_the_settings_back(tmp_path):
