@@ -232,26 +232,31 @@ def upsert_prepared(
     next_pk = _next_pk(connection, indicators.c.pk)
     next_sighting_pk = _next_pk(connection, sightings.c.pk)
     writes, counts = _Writes(), UpsertCounts()
-    pk_by_key: dict[tuple[str, str], int] = {}
+    pk_by_key: dict[tuple[str, str], int] = {}  # of the general path's keys
     general: list[tuple[str, str]] = []
+    # This loop runs for every row of a big feed, on the writer thread while the reading thread
+    # wants the GIL: hence the bound methods.
+    find_existing = existing.get if existing else {}.get
+    find_new = prepared.new_rows.get
+    add_indicator, add_sighting = writes.new_indicators.append, writes.new_sightings.append
     for key in prepared.keys:
-        row = existing.get(ids[key])
+        row = find_existing(ids[key])
         if row is not None:
             pk_by_key[key] = row["pk"]  # type: ignore[assignment]
             general.append(key)
             continue
-        pk_by_key[key] = next_pk
-        rows = prepared.new_rows.get(key)
+        rows = find_new(key)
         if rows is None:
+            pk_by_key[key] = next_pk
             general.append(key)
         else:
             indicator, sighting = rows
             _number_new(indicator, sighting, next_pk, next_sighting_pk, clock)
-            writes.new_indicators.append(indicator)
-            writes.new_sightings.append(sighting)
+            add_indicator(indicator)
+            add_sighting(sighting)
             next_sighting_pk += 1
-            counts.new += 1
         next_pk += 1
+    counts.new = len(writes.new_indicators)
     if general:
         plan = _Plan(
             batch, prepared.source, prepared.observed_at, last_seen_granularity, next_sighting_pk, writes
