@@ -6,10 +6,13 @@
 Generates a URLhaus-shaped CSV (urls, ipv4 and sha256 mixed, with dates, tags and context), then
 runs it through the real path a scheduled source takes (catalog entry -> fetch of a file:// URL ->
 CSV reader -> canonicalize -> screen -> store) into a fresh database, in a child process whose peak
-RSS is measured (the ingest's own threads included; it starts no other process). Prints one
-Markdown row per backend; a run that does not ingest every row stops the benchmark with its
-message. --batch-size overrides Settings.batch_size (default: the setting's default). PostgreSQL:
-IOCFEED_BENCH_POSTGRES_URL (default: the local server), a throwaway database created and dropped.
+RSS is measured (the ingest's own threads included; it starts no other process), with the child's
+CPU time (setup included) and the bytes it wrote (Linux: /proc/self/io). On SQLite that is the
+WAL, checkpoints and any statement journal, so write amplification shows; on PostgreSQL the server
+writes, in its own processes. Prints one Markdown row per backend; a run that does not ingest every
+row stops the benchmark with its message. --batch-size overrides Settings.batch_size (default: the
+setting's default). PostgreSQL: IOCFEED_BENCH_POSTGRES_URL (default: the local server), a
+throwaway database created and dropped.
 """
 
 from __future__ import annotations
@@ -75,9 +78,16 @@ start = time.perf_counter()
 outcome = ingestor.run(definition)
 seconds = time.perf_counter() - start
 result = outcome.result
+usage = resource.getrusage(resource.RUSAGE_SELF)
+try:  # bytes the process handed to write(2) and pwrite(2), journals and WAL included (Linux)
+    with open("/proc/self/io") as io:
+        written = int(dict(line.split(": ") for line in io.read().splitlines())["wchar"]) / 1e6
+except OSError:
+    written = None
 print(json.dumps({"status": outcome.status, "message": outcome.message, "seconds": seconds,
                   "accepted": result.accepted if result else 0, "batch_size": settings.batch_size,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                  "written_mb": written}))
 """
 
 
@@ -146,14 +156,17 @@ def main() -> None:
             file=sys.stderr,
         )
         backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-        print("| backend | rows | batch | seconds | indicators/s | peak RSS (MB) |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print(
+            "| backend | rows | batch | seconds | indicators/s | peak RSS (MB) | CPU seconds | written (MB) |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for backend in backends:
             figures = run_backend(backend, feed, work, args.batch_size)
             rate = figures["accepted"] / figures["seconds"]
+            written = "-" if figures["written_mb"] is None else f"{figures['written_mb']:,.0f}"
             print(
                 f"| {backend} | {figures['accepted']:,} | {figures['batch_size']:,} | {figures['seconds']:.1f} | "
-                f"{rate:,.0f} | {figures['peak_rss_mb']:.0f} |",
+                f"{rate:,.0f} | {figures['peak_rss_mb']:.0f} | {figures['cpu_seconds']:.1f} | {written} |",
                 flush=True,
             )
 
