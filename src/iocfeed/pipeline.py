@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Engine
 
@@ -139,24 +139,27 @@ def to_observation(record: RawRecord, mapping: RecordMapping) -> Observation:
 _CACHE_LIMIT = 4_096  # spellings remembered per field; a cache that fills up starts again
 
 
-class _Memo(dict):  # type: ignore[type-arg]
+_Answer = TypeVar("_Answer")
+
+
+class _Memo(dict[Any, _Answer], Generic[_Answer]):
     """What `compute` makes of each spelling, worked out once: a repeat is one dict lookup (the
     miss goes through __missing__). A spelling `compute` rejects raises and is not kept."""
 
     __slots__ = ("_compute",)
 
-    def __init__(self, compute: Callable[[object], object]) -> None:
+    def __init__(self, compute: Callable[[Any], _Answer]) -> None:
         super().__init__()
         self._compute = compute
 
-    def __missing__(self, raw: object) -> object:
+    def __missing__(self, raw: Any) -> _Answer:
         found = self._compute(raw)
         if len(self) >= _CACHE_LIMIT:
             self.clear()
         self[raw] = found
         return found
 
-    def of(self, raw: object) -> object:
+    def of(self, raw: Any) -> _Answer:
         """The answer for `raw`, a list (not hashable: worked out each time) included."""
         try:
             return self[raw]
@@ -172,12 +175,12 @@ class _Converter:
     def __init__(self, mapping: RecordMapping) -> None:
         self.mapping = mapping
         shift = mapping.time_shift_us
-        self._hints = _Memo(lambda name: _type_hint(name, mapping.type_map))  # type: ignore[arg-type]
-        self._first_seen = _Memo(lambda text: _instant(text, "first_seen", shift))  # type: ignore[arg-type]
-        self._last_seen = _Memo(lambda text: _instant(text, "last_seen", shift))  # type: ignore[arg-type]
-        self._tags = _Memo(lambda raw: _tags(raw, mapping))  # type: ignore[arg-type]
-        self._industries = _Memo(lambda raw: _industries(raw, mapping.industries))  # type: ignore[arg-type]
-        self._techniques = _Memo(_techniques)  # type: ignore[arg-type]
+        self._hints = _Memo(lambda name: _type_hint(name, mapping.type_map))
+        self._first_seen = _Memo(lambda text: _instant(text, "first_seen", shift))
+        self._last_seen = _Memo(lambda text: _instant(text, "last_seen", shift))
+        self._tags = _Memo(lambda raw: _tags(raw, mapping))
+        self._industries = _Memo(lambda raw: _industries(raw, mapping.industries))
+        self._techniques = _Memo(_techniques)
         self._contexts = _Memo(lambda raw: _text(raw, MAX_CONTEXT_LENGTH))
 
     def __call__(self, record: RawRecord) -> Observation:
@@ -191,18 +194,18 @@ class _Converter:
         mapping = self.mapping
         hint = mapping.fixed_type or self._hints.of(record.type)
         value = _strip_port(raw_value) if mapping.strip_port else raw_value
-        canonical = canonicalize_any(value, hint)  # type: ignore[arg-type]
+        canonical = canonicalize_any(value, hint)
         # Positional, in Observation's field order: this runs for every row.
         return Observation(
             canonical.type._value_,  # the member's value without the enum descriptor's detour
             canonical.value,
             raw_value[:2048],
-            self._first_seen.of(record.first_seen),  # type: ignore[arg-type]
-            self._last_seen.of(record.last_seen),  # type: ignore[arg-type]
-            self._tags.of(record.tags),  # type: ignore[arg-type]
-            self._industries.of(record.industries),  # type: ignore[arg-type]
-            self._techniques.of(record.mitre_techniques),  # type: ignore[arg-type]
-            self._contexts.of(record.context),  # type: ignore[arg-type]
+            self._first_seen.of(record.first_seen),
+            self._last_seen.of(record.last_seen),
+            self._tags.of(record.tags),
+            self._industries.of(record.industries),
+            self._techniques.of(record.mitre_techniques),
+            self._contexts.of(record.context),
             _text(record.reference_url, 2048),
         )
 

@@ -3,6 +3,8 @@ current, and a connection the server dropped while it sat idle must cost no fail
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import text
 
 from iocfeed.store.feed_reads import FeedReader
@@ -25,11 +27,7 @@ def test_a_kept_connection_sees_every_later_write(engine, settings):
 
 
 def test_a_connection_dropped_while_idle_is_replaced(engine, settings):
-    upgrade(engine)
-    reader = FeedReader(engine)
-    ingest_values(engine, settings, "One", "community", ["45.9.1.1"])
-    reader.read_page(IndicatorFilter(), PAGE)
-    (kept,) = reader._idle
+    reader, kept = _reader_keeping_one_connection(engine, settings)
     if engine.dialect.name == "sqlite":
         kept.close()  # SQLite has no server to drop it; a closed handle is the nearest thing
         reader._idle[:] = []
@@ -42,11 +40,7 @@ def test_a_connection_dropped_while_idle_is_replaced(engine, settings):
 
 
 def test_close_closes_the_kept_connections(engine, settings):
-    upgrade(engine)
-    reader = FeedReader(engine)
-    ingest_values(engine, settings, "One", "community", ["45.9.1.1"])
-    reader.read_page(IndicatorFilter(), PAGE)
-    (kept,) = reader._idle
+    reader, kept = _reader_keeping_one_connection(engine, settings)
     reader.close()
     assert reader._idle == []
     closed = kept.closed if engine.dialect.name != "sqlite" else _sqlite_closed(kept)
@@ -55,9 +49,17 @@ def test_close_closes_the_kept_connections(engine, settings):
     assert [row[3] for row in rows] == ["45.9.1.1"]
 
 
-def _sqlite_closed(connection) -> bool:
-    import sqlite3
+def _reader_keeping_one_connection(engine, settings):
+    """A reader that has read one page over a store of one indicator, and the connection it kept."""
+    upgrade(engine)
+    reader = FeedReader(engine)
+    ingest_values(engine, settings, "One", "community", ["45.9.1.1"])
+    reader.read_page(IndicatorFilter(), PAGE)
+    (kept,) = reader._idle
+    return reader, kept
 
+
+def _sqlite_closed(connection) -> bool:
     try:
         connection.execute("SELECT 1")
     except sqlite3.ProgrammingError:
