@@ -27,11 +27,7 @@ from iocfeed.config import Settings
 from iocfeed.indicators.screen import Screener
 from iocfeed.ingest import Ingestor
 from iocfeed.sources.catalog import load_catalog
-from iocfeed.store.engine import (
-    BULK_WAL_AUTOCHECKPOINT,
-    SQLITE_PAGE_SIZE,
-    make_engine,
-)
+from iocfeed.store.engine import bulk_writes, make_engine
 from iocfeed.store.migrate import upgrade
 
 CHUNK = 10_000  # pipeline.PREPARE_CHUNK
@@ -93,20 +89,12 @@ def secondary_indexes(schema_from: Path) -> list[str]:
 def replay(source: Path, rows: Path, target: Path, without: str | None) -> tuple[float, float]:
     """Wall and CPU seconds to insert every row of `rows` into a fresh `target`."""
     engine = make_engine(f"sqlite:///{target}")
-    upgrade(engine)  # the schema as migrations make it, with the engine's page size and WAL
-    engine.dispose()
-    connection = sqlite3.connect(target, isolation_level=None)
-    # What a bulk write's connection runs with (store.engine: _on_connect, then bulk_writes).
-    for pragma in (
-        f"page_size={SQLITE_PAGE_SIZE}",
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "cache_size=-65536",
-        "mmap_size=0",
-        f"wal_autocheckpoint={BULK_WAL_AUTOCHECKPOINT}",
-    ):
-        connection.execute(f"PRAGMA {pragma}")
+    upgrade(engine)  # the schema as migrations make it
+    # A pool connection checked out during bulk_writes runs with exactly the writer's settings
+    # (store.engine: page size, WAL, foreign keys, cache, then no mmap and the bulk checkpoint).
+    with bulk_writes(engine):
+        pooled = engine.raw_connection()
+    connection: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
     if without:
         connection.execute(f"DROP INDEX {without}")
     connection.execute("ATTACH ? AS written", (str(source),))
@@ -138,7 +126,8 @@ def replay(source: Path, rows: Path, target: Path, without: str | None) -> tuple
         )
         if stored != copied:
             raise SystemExit(f"the replay stored {stored:,} {table} rows of {copied:,}")
-    connection.close()
+    pooled.close()
+    engine.dispose()
     return wall, cpu
 
 
