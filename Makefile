@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.api_bench $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.ingest_bench --rows 1000000
 	$(BIN)/python -m benchmarks.sqlite_floor --rows 1000000
+	$(BIN)/python -m benchmarks.ingest_budget --rows 1000000
 	$(BIN)/python -m benchmarks.export_bench
 	$(BIN)/python -m benchmarks.extract_bench
 	$(BIN)/python -m benchmarks.screen_bench

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from iocfeed.errors import InvalidIndicator
 from iocfeed.indicators.types import IndicatorType
-from iocfeed.pipeline import RecordMapping, _Converter, to_observation
+from iocfeed.pipeline import RecordConverter, RecordMapping, to_observation
 from iocfeed.sources.records import RawRecord
 
 _values = st.sampled_from(
@@ -64,6 +64,6 @@ def _outcome(convert, record):
 @settings(max_examples=500, deadline=None)
 @given(_mappings, st.lists(_records(), min_size=1, max_size=12))
 def test_the_converter_gives_what_to_observation_gives(mapping, records):
-    convert = _Converter(mapping)
+    convert = RecordConverter(mapping)
     for record in records + records:  # the second time round, from what it remembered
         assert _outcome(convert, record) == _outcome(lambda r: to_observation(r, mapping), record)

@@ -12,7 +12,7 @@ runs on a writer thread while this thread reads and canonicalizes what comes nex
 batches are still written one at a time, in order, each in its own transaction. A batch is handed
 over in chunks of at most PREPARE_CHUNK rows, so the rows waiting in Python stay few however large
 a batch (a transaction) is. Feeds repeat their type names, dates, tags and sectors endlessly, so
-`_Converter` remembers what each spelling became.
+`RecordConverter` remembers what each spelling became.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class _Memo(dict[Any, _Answer], Generic[_Answer]):
             return self._compute(raw)
 
 
-class _Converter:
+class RecordConverter:
     """`to_observation` for one run, remembering what each spelling of a type name, date, tag list,
     sector list, technique list and context became (the same answers, without working them out
     again). Values are not remembered: the canonicalizers keep their own caches where it pays."""
@@ -268,7 +268,7 @@ def _ingest(
     result = IngestResult(source=source.name, run_id=run_id, source_id=source.id)
     observed_at = now_us()
     granularity = settings.last_seen_granularity_seconds * MICROS_PER_SECOND
-    convert = _Converter(mapping)
+    convert = RecordConverter(mapping)
     screen = screener.screen if screener is not None else None
     pending: list[Observation] = []
     batch_size = settings.batch_size
