@@ -10,6 +10,7 @@ import pytest
 
 from iocfeed.errors import InvalidIndicator
 from iocfeed.indicators import ipranges
+from iocfeed.indicators import screen as screen_module
 from iocfeed.indicators.ipranges import BlockSet, RangeIndex
 from iocfeed.indicators.screen import Screener, ScreenHit
 from iocfeed.indicators.screen_index import compile_lists
@@ -207,6 +208,21 @@ def test_known_hashes_screened(screener: Screener, type_: str, value: str, list_
 
 def test_unknown_hash_not_screened(screener: Screener) -> None:
     assert screener.screen("md5", "0" * 31 + "1") is None
+
+
+def test_a_hash_miss_is_one_lookup(screener: Screener, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hashes are a third of many feeds: a miss must not build a subject or walk the lists (the
+    hits and the allow-list still go the whole way, as the tests around this one show)."""
+
+    def no_subject(type_: str, value: str) -> None:
+        raise AssertionError(f"a subject was built for {type_} {value}")
+
+    monkeypatch.setattr(screen_module, "_subject", no_subject)
+    rng = random.Random(3)
+    for type_, bits in (("md5", 128), ("sha1", 160), ("sha256", 256), ("sha512", 512)):
+        assert screener.screen(type_, f"{rng.getrandbits(bits):0{bits // 4}x}") is None
+    with pytest.raises(AssertionError, match="a subject was built"):  # a hit does go on
+        screener.screen("md5", "44d88612fea8a8f36de82e1278abb02f")
 
 
 @pytest.mark.parametrize(("type_", "value"), [("cve", "CVE-2021-44228"), ("mitre-attack", "T1059.001")])
