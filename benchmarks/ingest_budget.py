@@ -72,12 +72,14 @@ class Pass:
 class _Run:
     """One pass's stages over the feed, up to `last`."""
 
-    def __init__(self, feed: Path, screener: Screener, last: str, engine: Engine | None) -> None:
+    def __init__(
+        self, feed: Path, screener: Screener, settings: Settings, last: str, engine: Engine | None
+    ) -> None:
         self.feed = feed
         self.screener = screener
+        self.settings = settings
         self.depth = STAGES.index(last)
         self.engine = engine
-        self.settings = Settings()
 
     def records(self) -> Iterator[RawRecord]:
         for item in read_file(self.feed, "csv", ReaderOptions()):
@@ -168,18 +170,19 @@ def _timed(work: Callable[[], int], stage: str) -> Pass:
 def measure(feed: Path, work: Path, screener: Screener) -> tuple[list[Pass], Pass]:
     """The passes, then the shipped pipeline on the same feed. Raises SystemExit when a pass lost
     rows another kept (the figures would compare different work)."""
+    settings = Settings()  # the batch size and last-seen granularity the pipeline would use
     passes = []
     for stage in STAGES:
         engine = _fresh_engine(work / "passes.db") if stage == "write" else None
-        passes.append(_timed(_Run(feed, screener, stage, engine), stage))
+        passes.append(_timed(_Run(feed, screener, settings, stage, engine), stage))
         if engine is not None:
             engine.dispose()
     shipped_engine = _fresh_engine(work / "shipped.db")
-    run = _Run(feed, screener, "write", shipped_engine)
+    run = _Run(feed, screener, settings, "write", shipped_engine)
 
     def shipped() -> int:
         result = ingest_records(
-            shipped_engine, Settings(), SPEC, run.records(), RecordMapping(), screener=screener
+            shipped_engine, settings, SPEC, run.records(), RecordMapping(), screener=screener
         )
         if result.error:
             raise SystemExit(f"the pipeline failed: {result.error}")
