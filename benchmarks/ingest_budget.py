@@ -81,15 +81,10 @@ class _Run:
         self.depth = STAGES.index(last)
         self.engine = engine
 
-    def records(self) -> Iterator[RawRecord]:
-        for item in read_file(self.feed, "csv", ReaderOptions()):
-            assert isinstance(item, RawRecord)
-            yield item
-
     def observations(self) -> Iterator[Observation]:
         convert = RecordConverter(RecordMapping())
         screen = self.screener.screen if self.depth >= STAGES.index("screen") else None
-        for record in self.records():
+        for record in _records(self.feed):
             try:
                 observation = convert(record)
             except InvalidIndicator:
@@ -102,7 +97,7 @@ class _Run:
 
     def __call__(self) -> int:
         if self.depth == 0:
-            return sum(1 for _ in self.records())
+            return sum(1 for _ in _records(self.feed))
         if self.depth <= STAGES.index("screen"):
             return sum(1 for _ in self.observations())
         source = SourceInfo(0, SPEC.name, SPEC.category, SPEC.reliability)
@@ -135,8 +130,19 @@ class _Run:
                             break
                 if taken < per_batch:
                     break
-        with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(indicators)).scalar_one()
+        return _stored(self.engine)
+
+
+def _records(feed: Path) -> Iterator[RawRecord]:
+    for item in read_file(feed, "csv", ReaderOptions()):
+        assert isinstance(item, RawRecord)
+        yield item
+
+
+def _stored(engine: Engine) -> int:
+    """Indicators in the store."""
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(indicators)).scalar_one()
 
 
 def _chunked(observations: Iterator[Observation], size: int) -> Iterator[list[Observation]]:
@@ -178,16 +184,14 @@ def measure(feed: Path, work: Path, screener: Screener) -> tuple[list[Pass], Pas
         if engine is not None:
             engine.dispose()
     shipped_engine = _fresh_engine(work / "shipped.db")
-    run = _Run(feed, screener, settings, "write", shipped_engine)
 
     def shipped() -> int:
         result = ingest_records(
-            shipped_engine, settings, SPEC, run.records(), RecordMapping(), screener=screener
+            shipped_engine, settings, SPEC, _records(feed), RecordMapping(), screener=screener
         )
         if result.error:
             raise SystemExit(f"the pipeline failed: {result.error}")
-        with shipped_engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(indicators)).scalar_one()
+        return _stored(shipped_engine)
 
     pipeline = _timed(shipped, "pipeline")
     shipped_engine.dispose()

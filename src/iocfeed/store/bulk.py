@@ -98,14 +98,15 @@ def _sqlite_insert(cursor: Any, table: str, names: str, width: int, rows: Sequen
     limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     per_statement = max(1, min(_SQLITE_ROWS_PER_INSERT, limit // width))
     group = "(" + ", ".join("?" * width) + ")"
-    full = f"INSERT OR ROLLBACK INTO {table} ({names}) VALUES " + ", ".join([group] * per_statement)
+    head = f"INSERT OR ROLLBACK INTO {table} ({names}) VALUES "
+    full = head + ", ".join([group] * per_statement)
     start = 0
     while len(rows) - start >= per_statement:
         cursor.execute(full, list(chain.from_iterable(rows[start : start + per_statement])))
         start += per_statement
     if start < len(rows):
         chunk = rows[start:]
-        statement = f"INSERT OR ROLLBACK INTO {table} ({names}) VALUES " + ", ".join([group] * len(chunk))
+        statement = head + ", ".join([group] * len(chunk))
         cursor.execute(statement, list(chain.from_iterable(chunk)))
 
 

@@ -236,7 +236,7 @@ def upsert_prepared(
     general: list[tuple[str, str]] = []
     # This loop runs for every row of a big feed, on the writer thread while the reading thread
     # wants the GIL: hence the bound methods.
-    find_existing = existing.get if existing else {}.get
+    find_existing = existing.get
     find_new = prepared.new_rows.get
     add_indicator, add_sighting = writes.new_indicators.append, writes.new_sightings.append
     for key in prepared.keys:
